@@ -1,0 +1,1 @@
+"""Pure, typed building blocks of jido. Nothing here imports Prefect."""

@@ -1,0 +1,87 @@
+"""The leaderboard of an experiment: every trial, ranked, with one save/load pair."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from components.metrics import get_metric
+from components.trial import TrialResult
+
+PROGRESS_HEADER = f"{'ITERATION':>9}   {'PIPELINE':<40} {'DURATION':>10} {'METRIC':>10} {'BEST':>10}"
+
+
+def _clock(seconds: float) -> str:
+    return str(timedelta(seconds=round(seconds)))
+
+
+@dataclass
+class Leaderboard:
+    """Trials of one experiment in the order they finished.
+
+    Attributes:
+        metric_name: The primary metric that ranks the trials.
+        results: Finished trials, completed or failed.
+    """
+
+    metric_name: str
+    results: list[TrialResult] = field(default_factory=list)
+
+    def add(self, result: TrialResult) -> None:
+        self.results.append(result)
+
+    def best(self) -> TrialResult | None:
+        """The completed trial with the best metric (the earliest wins a tie)."""
+        metric = get_metric(self.metric_name)
+        best: TrialResult | None = None
+        for result in self.results:
+            if result.status == "completed" and metric.is_better(result.metric, best.metric if best else None):
+                best = result
+        return best
+
+    def ranked(self) -> list[TrialResult]:
+        """Completed trials best first, then failed ones by iteration."""
+        metric = get_metric(self.metric_name)
+        completed = [r for r in self.results if r.status == "completed"]
+        completed.sort(key=lambda r: (-r.metric if metric.greater_is_better else r.metric, r.iteration))
+        failed = sorted((r for r in self.results if r.status != "completed"), key=lambda r: r.iteration)
+        return completed + failed
+
+    def progress_row(self, result: TrialResult, pipeline: str) -> str:
+        """One line of Azure's progress table for a trial that just finished."""
+        best = self.best()
+        value = f"{result.metric:.4f}" if result.metric is not None else result.status.upper()
+        best_value = f"{best.metric:.4f}" if best else "nan"
+        return f"{result.iteration:>9}   {pipeline[:40]:<40} {_clock(result.duration_s):>10} {value:>10} {best_value:>10}"
+
+    def table(self) -> list[dict]:
+        """Rows for a table artifact: rank, iteration, model, metric, duration, status, params."""
+        rows = []
+        for rank, result in enumerate(self.ranked(), start=1):
+            rows.append(
+                {
+                    "rank": rank,
+                    "iteration": result.iteration,
+                    "model": result.model_name,
+                    self.metric_name: None if result.metric is None else round(result.metric, 6),
+                    "duration_s": round(result.duration_s, 2),
+                    "status": result.status,
+                    "params": json.dumps(result.params, default=str),
+                    "error": (result.error or "").splitlines()[0] if result.error else "",
+                }
+            )
+        return rows
+
+    def save(self, path: str | Path) -> None:
+        """Writes the leaderboard as JSON."""
+        payload = {"metric_name": self.metric_name, "results": [asdict(r) for r in self.results]}
+        Path(path).write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Leaderboard":
+        """Reads a leaderboard written by :meth:`save`."""
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+        results = [TrialResult(**{**r, "fold_metrics": tuple(r["fold_metrics"])}) for r in payload["results"]]
+        return cls(payload["metric_name"], results)

@@ -1,0 +1,68 @@
+"""Tree ensemble families: random forest, extremely randomised trees, histogram boosting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+
+from components.metrics import Task
+from components.models._base import ModelFamily
+from components.search.space import Choice, Distribution, FloatRange, IntRange
+
+
+class _ForestFamily(ModelFamily):
+    tasks = frozenset({"classification", "regression"})
+    _estimators: dict[str, type]
+
+    def search_space(self, task: Task) -> dict[str, Distribution]:
+        return {
+            "n_estimators": IntRange(50, 400, log=True),
+            "max_features": Choice(("sqrt", 0.3, 0.6, 1.0)),
+            "min_samples_leaf": IntRange(1, 20, log=True),
+        }
+
+    def defaults(self, task: Task) -> dict[str, Any]:
+        return {"n_estimators": 100, "max_features": "sqrt" if task == "classification" else 1.0, "min_samples_leaf": 1}
+
+    def build(self, task: Task, params: dict[str, Any], seed: int):
+        return self._estimators[task](random_state=seed, n_jobs=1, **params)
+
+
+class RandomForestFamily(_ForestFamily):
+    name = "RandomForest"
+    _estimators = {"classification": RandomForestClassifier, "regression": RandomForestRegressor}
+
+
+class ExtremeRandomTreesFamily(_ForestFamily):
+    name = "ExtremeRandomTrees"
+    _estimators = {"classification": ExtraTreesClassifier, "regression": ExtraTreesRegressor}
+
+
+class HistGradientBoostingFamily(ModelFamily):
+    name = "HistGradientBoosting"
+    tasks = frozenset({"classification", "regression"})
+    accepts_sparse = False
+
+    def search_space(self, task: Task) -> dict[str, Distribution]:
+        return {
+            "learning_rate": FloatRange(0.01, 0.3, log=True),
+            "max_iter": IntRange(50, 500, log=True),
+            "max_leaf_nodes": IntRange(8, 128, log=True),
+            "min_samples_leaf": IntRange(5, 100, log=True),
+            "l2_regularization": FloatRange(1e-6, 1.0, log=True),
+        }
+
+    def defaults(self, task: Task) -> dict[str, Any]:
+        return {"learning_rate": 0.1, "max_iter": 100, "max_leaf_nodes": 31, "min_samples_leaf": 20, "l2_regularization": 1e-6}
+
+    def build(self, task: Task, params: dict[str, Any], seed: int):
+        estimator = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
+        return estimator(random_state=seed, **params)

@@ -1,0 +1,175 @@
+"""The MLflow model registry: log a pipeline as one model, resolve and load models, move the champion alias."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from components.errors import JidoError
+
+CHAMPION_ALIAS = "champion"
+_MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
+
+# Types outside skops' default trust that a jido pipeline may hold. Each was
+# reviewed: jido's own featurizer classes, plus scikit-learn/NumPy/SciPy
+# internals with no code execution on load. A pipeline holding any other
+# untrusted type is refused at log time rather than trusted blindly.
+REVIEWED_TRUSTED_TYPES = (
+    "components.featurize.AutoFeaturizer",
+    "components.featurize.ColumnProfile",
+    "components.featurize.DatetimeParts",
+    "components.featurize.NumericCoercer",
+    "components.featurize.TextTfidf",
+    "numpy.dtype",
+    "scipy.sparse._csr.csr_matrix",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.tree._tree.Tree",
+)
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A registered model version."""
+
+    name: str
+    version: str
+    run_id: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+def trusted_types_for(pipeline: Pipeline) -> list[str]:
+    """The skops types ``pipeline`` needs trusted, checked against the reviewed list.
+
+    Raises:
+        RuntimeError: the pipeline holds a type nobody has reviewed.
+    """
+    import skops.io
+
+    untrusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
+    unreviewed = sorted(set(untrusted) - set(REVIEWED_TRUSTED_TYPES))
+    if unreviewed:
+        raise RuntimeError(f"the pipeline holds types not on the reviewed skops list: {', '.join(unreviewed)}")
+    return sorted(untrusted)
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{package}=={version(package)}" for package in ("scikit-learn", "skops", "pandas", "numpy", "scipy")]
+
+
+def log_and_register(
+    pipeline: Pipeline, X_example: pd.DataFrame, model_name: str, tracking_uri: str, run_id: str, tags: dict[str, str]
+) -> ModelRef:
+    """Logs the fitted pipeline (featurizer, estimator, label classes) under ``run_id`` and registers it.
+
+    The signature and input example come from ``X_example``; the version gets ``tags``.
+    """
+    import mlflow
+    from mlflow.models import infer_signature
+
+    mlflow.set_tracking_uri(tracking_uri)
+    example = X_example.head(5)
+    with warnings.catch_warnings():
+        # MLflow hints that integer columns cannot hold missing values; jido's
+        # featurizer coerces every numeric column to float, so they can.
+        warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
+        signature = infer_signature(example, pipeline.predict(example))
+    with mlflow.start_run(run_id=run_id):
+        info = mlflow.sklearn.log_model(
+            pipeline,
+            name="model",
+            serialization_format="skops",
+            skops_trusted_types=trusted_types_for(pipeline),
+            signature=signature,
+            input_example=example,
+            registered_model_name=model_name,
+            # Stated, not inferred: inference reloads the model in a subprocess (seconds).
+            pip_requirements=_requirements(),
+            await_registration_for=60,
+        )
+    client = mlflow.MlflowClient(tracking_uri)
+    version = str(info.registered_model_version)
+    for key, value in tags.items():
+        client.set_model_version_tag(model_name, version, key, str(value))
+    return ModelRef(model_name, version, run_id)
+
+
+def resolve_model(model_uri: str, tracking_uri: str) -> ModelRef:
+    """Resolves ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION`` to a version.
+
+    Raises:
+        JidoError: the URI is malformed or names no registered version.
+    """
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    match = _MODEL_URI.match(model_uri)
+    if not match:
+        raise JidoError(f"model URI {model_uri!r} is not of the form models:/NAME@ALIAS or models:/NAME/VERSION")
+    client = MlflowClient(tracking_uri)
+    name = match["name"]
+    try:
+        found = client.get_model_version_by_alias(name, match["alias"]) if match["alias"] else client.get_model_version(name, match["version"])
+    except MlflowException:
+        raise JidoError(f"no registered model version for {model_uri!r} in {tracking_uri}; `jido models` lists what is registered") from None
+    return ModelRef(found.name, str(found.version), found.run_id)
+
+
+def load_pipeline(ref: ModelRef, tracking_uri: str) -> Pipeline:
+    """Loads a registered version's fitted pipeline."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    return mlflow.sklearn.load_model(ref.uri)
+
+
+def champion(model_name: str, tracking_uri: str) -> ModelRef | None:
+    """The version that holds the champion alias, if any."""
+    try:
+        return resolve_model(f"models:/{model_name}@{CHAMPION_ALIAS}", tracking_uri)
+    except JidoError:
+        return None
+
+
+def set_champion(ref: ModelRef, tracking_uri: str) -> None:
+    """Moves the champion alias to ``ref``."""
+    from mlflow.tracking import MlflowClient
+
+    MlflowClient(tracking_uri).set_registered_model_alias(ref.name, CHAMPION_ALIAS, ref.version)
+
+
+def list_models(tracking_uri: str) -> list[dict]:
+    """Every registered version with its aliases and recorded metric, newest first per model."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    rows = []
+    for model in client.search_registered_models():
+        aliases_by_version: dict[str, list[str]] = {}
+        for alias, version in (model.aliases or {}).items():
+            aliases_by_version.setdefault(str(version), []).append(alias)
+        versions = client.search_model_versions(f"name='{model.name}'")
+        for version in sorted(versions, key=lambda v: int(v.version), reverse=True):
+            tags = version.tags or {}
+            rows.append(
+                {
+                    "name": model.name,
+                    "version": str(version.version),
+                    "aliases": ",".join(sorted(aliases_by_version.get(str(version.version), []))),
+                    "metric": tags.get("jido.metric_name", ""),
+                    "value": tags.get("jido.metric_value", ""),
+                    "model": tags.get("jido.model_name", ""),
+                    "created": pd.Timestamp(version.creation_timestamp, unit="ms").strftime("%Y-%m-%d %H:%M"),
+                }
+            )
+    return rows

@@ -1,0 +1,5 @@
+"""Search spaces and samplers."""
+
+from components.search.space import Choice, Distribution, FloatRange, IntRange
+
+__all__ = ["Choice", "Distribution", "FloatRange", "IntRange"]

@@ -1,0 +1,201 @@
+"""The experiment spec: one pydantic model, the training flow's parameter.
+
+Field names follow Azure's AutoMLConfig. Unknown keys and impossible values are
+refused before anything runs, with a message naming the key, what is allowed
+and what was given.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from components.errors import JidoError
+from components.metrics import DEFAULT_METRIC, METRICS, metric_names
+
+_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Limits(_Strict):
+    """Budget of an experiment."""
+
+    iterations: int = Field(20, ge=1, le=1000, description="Trials to run at most.")
+    max_concurrent_iterations: int = Field(2, ge=1, le=256, description="Trials running at once at most.")
+    iteration_timeout_minutes: float | None = Field(None, gt=0, description="A trial running longer is stopped and recorded as failed.")
+    experiment_timeout_hours: float | None = Field(None, gt=0, description="No trial starts after this; running ones are stopped.")
+
+
+class Compute(_Strict):
+    """Where trials run."""
+
+    address: str | None = Field(None, description="An existing Dask scheduler, e.g. tcp://10.0.0.5:8786. None starts a LocalCluster.")
+    n_workers: int | None = Field(None, ge=1, le=1024, description="Workers of the LocalCluster; default: min(cores, max_concurrent_iterations).")
+
+
+class Scoring(_Strict):
+    """The generated batch-scoring deployment."""
+
+    schedule: str | None = Field(None, description="Cron schedule of batch scoring, e.g. '0 3 * * *'.")
+    input: str | None = Field(None, description="CSV or Parquet file the scheduled run scores.")
+    output: str | None = Field(None, description="Where the scheduled run writes predictions (.csv or .parquet).")
+
+
+class Retraining(_Strict):
+    """The training deployment that `jido deploy` serves."""
+
+    schedule: str | None = Field(None, description="Cron schedule of retraining, e.g. '0 2 * * 0'.")
+
+
+class ExperimentSpec(_Strict):
+    """An AutoML experiment: data, task, metric and budget."""
+
+    name: str = Field(pattern=_NAME_PATTERN, description="Names the MLflow experiment and the registered model.")
+    task: Literal["classification", "regression"]
+    training_data: str = Field(description="CSV or Parquet file with the features and the target.")
+    target_column: str = Field(min_length=1)
+    validation_size: float | None = Field(None, gt=0, lt=1, description="Share of rows held out for validation.")
+    validation_data: str | None = Field(None, description="A separate CSV or Parquet file to validate on.")
+    n_cross_validations: int | None = Field(None, ge=2, le=20, description="k-fold cross-validation instead of a holdout.")
+    primary_metric: str | None = Field(None, description="Metric that ranks trials; default: accuracy or spearman_correlation.")
+    allowed_models: list[str] | None = None
+    blocked_models: list[str] | None = None
+    ignore_columns: list[str] = Field(default_factory=list, description="Columns never used as features.")
+    enable_dnn: bool = Field(False, description="Deep text models (not available yet).")
+    seed: int = Field(0, ge=0, description="Seed for splits, sampling and estimators.")
+    limits: Limits = Limits()
+    compute: Compute = Compute()
+    scoring: Scoring = Scoring()
+    retraining: Retraining = Retraining()
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> "ExperimentSpec":
+        chosen = [k for k in ("validation_size", "validation_data", "n_cross_validations") if getattr(self, k) is not None]
+        if len(chosen) > 1:
+            raise ValueError(f"give at most one of validation_size, validation_data, n_cross_validations; got {', '.join(chosen)}")
+        if self.primary_metric is not None and self.primary_metric not in metric_names(self.task):
+            kind = METRICS[self.primary_metric].task if self.primary_metric in METRICS else None
+            why = f"it is a {kind} metric" if kind else "it is not a known metric"
+            raise ValueError(
+                f"primary_metric {self.primary_metric!r} does not fit task {self.task!r} ({why}); "
+                f"allowed: {', '.join(metric_names(self.task))}"
+            )
+        if self.allowed_models is not None and self.blocked_models is not None:
+            raise ValueError("give allowed_models or blocked_models, not both")
+        self._check_model_names()
+        if self.enable_dnn:
+            raise ValueError("enable_dnn: deep text models are not available in this version; set enable_dnn: false")
+        if self.scoring.schedule and not (self.scoring.input and self.scoring.output):
+            raise ValueError("scoring.schedule needs scoring.input and scoring.output: what to score and where to write it")
+        if self.target_column in self.ignore_columns:
+            raise ValueError(f"ignore_columns names the target column {self.target_column!r}")
+        return self
+
+    def _check_model_names(self) -> None:
+        from components.models import family_names
+
+        known = family_names(self.task)
+        for key in ("allowed_models", "blocked_models"):
+            names = getattr(self, key)
+            if names is None:
+                continue
+            unknown = [n for n in names if n not in known]
+            if unknown:
+                raise ValueError(f"{key}: {', '.join(map(repr, unknown))} not available for {self.task}; allowed: {', '.join(known)}")
+        if not self.model_names():
+            raise ValueError(f"allowed_models / blocked_models leave no model to try; available: {', '.join(known)}")
+
+    def metric_name(self) -> str:
+        """The primary metric, with the task's default filled in."""
+        return self.primary_metric or DEFAULT_METRIC[self.task]
+
+    def model_names(self) -> list[str]:
+        """The model families this experiment may try, in registry order."""
+        from components.models import family_names
+
+        names = family_names(self.task)
+        if self.allowed_models is not None:
+            return [n for n in names if n in self.allowed_models]
+        blocked = set(self.blocked_models or [])
+        return [n for n in names if n not in blocked]
+
+
+_PATH_FIELDS = ("training_data", "validation_data")
+_SCORING_PATH_FIELDS = ("input", "output")
+
+
+def _allowed_keys(parent: tuple) -> list[str]:
+    """The field names of the (nested) spec section at ``parent``."""
+    model: type[BaseModel] = ExperimentSpec
+    for part in parent:
+        annotation = model.model_fields[str(part)].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """Turns pydantic's report into lines that name the key, the rule and the value given."""
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "spec"
+        given = item.get("input")
+        if item["type"] == "extra_forbidden":
+            allowed = ", ".join(_allowed_keys(item["loc"][:-1]))
+            lines.append(f"unknown key {key!r} (given: {given!r}); allowed keys here: {allowed}")
+        elif item["type"] == "missing":
+            lines.append(f"missing required key {key!r}")
+        elif item["type"] == "value_error":
+            lines.append(str(item["ctx"]["error"]) if "ctx" in item else item["msg"])
+        else:
+            lines.append(f"{key}: {item['msg'].lower()} (given: {given!r})")
+    return "invalid experiment spec:\n  - " + "\n  - ".join(lines)
+
+
+def build_spec(data: dict[str, Any], base_dir: Path | None = None) -> ExperimentSpec:
+    """Validates a mapping into a spec; relative paths are resolved against ``base_dir``.
+
+    Raises:
+        JidoError: naming each key that is unknown or has an impossible value.
+    """
+    data = dict(data)
+    if base_dir is not None:
+        for key in _PATH_FIELDS:
+            if isinstance(data.get(key), str):
+                data[key] = str((base_dir / data[key]).resolve())
+        if isinstance(data.get("scoring"), dict):
+            scoring = dict(data["scoring"])
+            for key in _SCORING_PATH_FIELDS:
+                if isinstance(scoring.get(key), str):
+                    scoring[key] = str((base_dir / scoring[key]).resolve())
+            data["scoring"] = scoring
+    try:
+        return ExperimentSpec.model_validate(data)
+    except ValidationError as error:
+        raise JidoError(describe_validation_error(error)) from None
+
+
+def load_spec(path: str | Path) -> ExperimentSpec:
+    """Reads a YAML spec; relative paths inside it are relative to the YAML file.
+
+    Raises:
+        JidoError: the file is missing, is not YAML, or does not describe a valid spec.
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise JidoError(f"spec file not found: {path}. Give the path to an experiment YAML file.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise JidoError(f"spec file {path} is not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise JidoError(f"spec file {path} must hold a mapping of keys (name, task, training_data, ...); got {type(data).__name__}")
+    return build_spec(data, base_dir=path.parent.resolve())

@@ -1,0 +1,72 @@
+"""MLflow tracking: one parent run per experiment, one nested run per trial.
+
+Runs are written from the driver with MlflowClient's batch calls, so a trial
+costs a handful of store writes and the workers never need a tracking URI.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from mlflow.entities import Metric as MlflowMetric
+from mlflow.entities import Param, RunTag
+from mlflow.tracking import MlflowClient
+
+from components.trial import TrialResult
+
+_MAX_TAG = 4000
+
+
+class ExperimentTracker:
+    """Writes an experiment's runs to one MLflow tracking store.
+
+    Args:
+        tracking_uri: The MLflow tracking URI.
+        experiment_name: The MLflow experiment (jido uses the spec's ``name``).
+    """
+
+    def __init__(self, tracking_uri: str, experiment_name: str):
+        self.tracking_uri = tracking_uri
+        self.client = MlflowClient(tracking_uri)
+        experiment = self.client.get_experiment_by_name(experiment_name)
+        self.experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(experiment_name)
+        self.parent_run_id: str | None = None
+
+    def start(self, params: dict[str, str], tags: dict[str, str]) -> str:
+        """Opens the experiment's parent run and records its settings."""
+        run = self.client.create_run(self.experiment_id, run_name=tags.get("jido.run_name"), tags=tags)
+        self.parent_run_id = run.info.run_id
+        self.client.log_batch(self.parent_run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
+        return self.parent_run_id
+
+    def log_trial(self, result: TrialResult, metric_name: str, pipeline: str) -> str:
+        """Records one finished trial as a nested run."""
+        tags = {
+            "mlflow.parentRunId": self.parent_run_id,
+            "jido.status": result.status,
+            "jido.pipeline": pipeline,
+            "jido.iteration": str(result.iteration),
+        }
+        if result.error:
+            tags["jido.error"] = result.error[:_MAX_TAG]
+        run = self.client.create_run(self.experiment_id, run_name=f"trial-{result.iteration:03d}", tags=tags)
+        now = int(time.time() * 1000)
+        metrics = [MlflowMetric("duration_s", result.duration_s, now, 0)]
+        if result.metric is not None:
+            metrics.append(MlflowMetric(metric_name, result.metric, now, 0))
+            metrics += [MlflowMetric(f"{metric_name}_fold", v, now, i) for i, v in enumerate(result.fold_metrics)]
+        params = [Param("model_name", result.model_name)] + [Param(k, json.dumps(v)) for k, v in result.params.items()]
+        self.client.log_batch(run.info.run_id, metrics=metrics, params=params)
+        self.client.set_terminated(run.info.run_id, "FINISHED" if result.status == "completed" else "FAILED")
+        return run.info.run_id
+
+    def finish(self, metrics: dict[str, float], tags: dict[str, str], failed: bool = False) -> None:
+        """Closes the parent run with its summary."""
+        now = int(time.time() * 1000)
+        self.client.log_batch(
+            self.parent_run_id,
+            metrics=[MlflowMetric(k, float(v), now, 0) for k, v in metrics.items()],
+            tags=[RunTag(k, str(v)[:_MAX_TAG]) for k, v in tags.items()],
+        )
+        self.client.set_terminated(self.parent_run_id, "FAILED" if failed else "FINISHED")

@@ -1,0 +1,1 @@
+"""Entry points: the jido CLI, deployment builders and the demo."""

@@ -1,0 +1,150 @@
+"""The ``jido`` command line.
+
+Heavy libraries (Prefect, MLflow, scikit-learn) are imported inside the
+commands, so ``jido --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+_QUIET_ENV = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+    "MLFLOW_ENABLE_TELEMETRY": "false",
+    "DO_NOT_TRACK": "1",
+}
+
+
+class _UserErrorFilter(logging.Filter):
+    """Drops log records that carry a user error: the CLI prints that error once, without a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from components.errors import JidoError
+
+        if record.exc_info and isinstance(record.exc_info[1], JidoError):
+            return False
+        return "JidoError" not in record.getMessage()
+
+
+def _install_user_error_filter() -> None:
+    for handler in logging.getLogger().handlers + logging.getLogger("prefect").handlers:
+        handler.addFilter(_UserErrorFilter())
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from components.spec import load_spec
+
+    spec = load_spec(args.spec)  # refuse a bad spec before starting Prefect
+    from flows.train import train
+
+    _install_user_error_filter()
+    result = train(spec)
+    print(f"registered {result.registered_uri}; scoring deployment {result.scoring_deployment}")
+    print(f"champion {result.champion_uri} (version {result.champion_version}) {result.metric_name}={result.champion_metric:.4f}")
+    return 0
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from flows.score import score
+
+    _install_user_error_filter()
+    summary = score(args.model_uri, args.input, args.output)
+    print(f"scored {summary.n_rows} rows with {summary.model_name} version {summary.model_version} -> {summary.output_path}")
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from components.register import list_models
+    from tasks.settings import tracking_uri
+
+    rows = list_models(tracking_uri())
+    if not rows:
+        print(f"no registered models in {tracking_uri()}; `jido train SPEC.yaml` registers one")
+        return 0
+    table = Table("name", "version", "aliases", "model", "metric", "value", "created")
+    for row in rows:
+        table.add_row(row["name"], row["version"], row["aliases"], row["model"], row["metric"], row["value"], row["created"])
+    Console(width=160).print(table)
+    return 0
+
+
+def _cmd_deploy(args: argparse.Namespace) -> int:
+    from components.errors import JidoError
+
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        raise JidoError(
+            "jido deploy serves deployments on a Prefect server: start one with `prefect server start` and set "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api (or `prefect config set PREFECT_API_URL=...`)"
+        )
+    from prefect import serve
+
+    from deployments.build import build_deployments
+
+    deployments = build_deployments(args.spec)
+    print("serving " + ", ".join(f"{d.flow_name}/{d.name}" for d in deployments) + " (Ctrl-C stops)", flush=True)
+    serve(*deployments)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from deployments.demo import run_demo
+
+    _install_user_error_filter()
+    return run_demo(args.workdir)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jido", description="AutoML as Prefect pipelines: Dask trials, MLflow registry, generated batch scoring.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="run the AutoML experiment described by a YAML spec")
+    train.add_argument("spec", help="experiment spec (YAML)")
+    train.set_defaults(run=_cmd_train)
+
+    score = commands.add_parser("score", help="score a CSV or Parquet file with a registered model")
+    score.add_argument("model_uri", help="models:/NAME@champion or models:/NAME/VERSION")
+    score.add_argument("--input", required=True, help="table to score (.csv or .parquet)")
+    score.add_argument("--output", required=True, help="where to write predictions (.csv or .parquet)")
+    score.set_defaults(run=_cmd_score)
+
+    models = commands.add_parser("models", help="list registered models, versions, aliases and metrics")
+    models.set_defaults(run=_cmd_models)
+
+    deploy = commands.add_parser("deploy", help="serve the training and scoring deployments of a spec on a Prefect server")
+    deploy.add_argument("spec", help="experiment spec (YAML)")
+    deploy.set_defaults(run=_cmd_deploy)
+
+    demo = commands.add_parser("demo", help="train on a real churn table, register a champion and score new rows")
+    demo.add_argument("--workdir", default="jido-demo", help="folder for the demo's data, spec and predictions (default: jido-demo)")
+    demo.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the CLI; user errors print one message and exit 2, without a traceback."""
+    for key, value in _QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    args = _parser().parse_args(argv)
+    from components.errors import JidoError
+
+    try:
+        return args.run(args)
+    except JidoError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""The batch-scoring flow, bound to a registered model by the generated deployment."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from components.score import ScoreSummary
+from tasks.report import publish_score_summary
+from tasks.score import score_file
+
+
+@flow(name="jido-score", log_prints=False)
+def score(model_uri: str, input: str, output: str) -> ScoreSummary:
+    """Scores a CSV or Parquet file with a registered model.
+
+    Args:
+        model_uri: ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``.
+        input: The table to score (.csv or .parquet).
+        output: Where to write it with predictions (.csv or .parquet).
+    """
+    summary = score_file(model_uri, input, output)
+    publish_score_summary(summary)
+    return summary

@@ -1,0 +1,1 @@
+"""Prefect tasks: thin wrappers over components, and all orchestration policy."""

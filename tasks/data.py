@@ -1,0 +1,57 @@
+"""Loading and checking the experiment's data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from components.data import SplitPlan, hash_frame, load_table, plan_split, prepare_learning_data
+from components.errors import JidoError
+from components.featurize import ColumnProfile, profile_table
+from components.spec import ExperimentSpec, load_spec
+
+
+@dataclass(frozen=True)
+class ExperimentData:
+    """Features, target and validation plan of one experiment."""
+
+    X: pd.DataFrame
+    y: pd.Series
+    plan: SplitPlan
+    data_hash: str
+    profiles: tuple[ColumnProfile, ...]
+
+
+@task(name="read-spec", cache_policy=NO_CACHE)
+def read_spec(spec: ExperimentSpec | str) -> ExperimentSpec:
+    """Accepts a spec object or the path of a YAML spec."""
+    return spec if isinstance(spec, ExperimentSpec) else load_spec(spec)
+
+
+@task(name="load-training-data", cache_policy=NO_CACHE)
+def load_training_data(spec: ExperimentSpec) -> ExperimentData:
+    """Loads, checks and splits the training data (and the validation data, when given)."""
+    logger = get_run_logger()
+    train = prepare_learning_data(load_table(spec.training_data, "training_data"), spec.target_column, spec.task, spec.ignore_columns)
+    X, y, n_validation = train.X, train.y, 0
+    if spec.validation_data:
+        valid = prepare_learning_data(
+            load_table(spec.validation_data, "validation_data"), spec.target_column, spec.task, spec.ignore_columns, "validation_data"
+        )
+        missing = [c for c in X.columns if c not in valid.X.columns]
+        if missing:
+            raise JidoError(f"validation_data lacks column(s) of training_data: {', '.join(missing)}")
+        X = pd.concat([X, valid.X[X.columns]], ignore_index=True)
+        y = pd.concat([y, valid.y], ignore_index=True)
+        n_validation = len(valid.X)
+    plan = plan_split(y, spec.task, spec.seed, spec.validation_size, spec.n_cross_validations, n_validation)
+    if train.n_dropped_rows:
+        logger.warning("dropped %d rows whose target %r is empty", train.n_dropped_rows, spec.target_column)
+    profiles = tuple(profile_table(X))
+    for profile in profiles:
+        logger.info("column %r: %s (%s)", profile.name, profile.kind, profile.reason)
+    logger.info("%d rows, %d feature columns; validation: %s", len(X), X.shape[1], plan.describe())
+    return ExperimentData(X=X, y=y, plan=plan, data_hash=hash_frame(pd.concat([X, y.rename("__target__")], axis=1)), profiles=profiles)

@@ -1,0 +1,91 @@
+"""Refit the best pipeline, register it, and move the champion alias only when it wins."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from components.leaderboard import Leaderboard
+from components.metrics import get_metric
+from components.register import CHAMPION_ALIAS, champion, load_pipeline, log_and_register, set_champion
+from components.spec import ExperimentSpec
+from components.trial import build_pipeline, evaluate_pipeline
+from tasks.data import ExperimentData
+from tasks.settings import tracking_uri
+
+
+@dataclass(frozen=True)
+class RegisterOutcome:
+    """What registration did."""
+
+    registered_uri: str
+    champion_uri: str
+    champion_version: str
+    promoted: bool
+    metric_name: str
+    candidate_metric: float
+    champion_metric: float
+
+
+@task(name="register-champion", cache_policy=NO_CACHE)
+def register_champion(spec: ExperimentSpec, data: ExperimentData, board: Leaderboard, parent_run_id: str) -> RegisterOutcome:
+    """Refits the best trial's pipeline on all rows and registers it under the experiment's name.
+
+    The champion alias moves only if the new pipeline beats the current
+    champion on the same validation rows: the champion's configuration is
+    refitted and scored on exactly the folds the trials used.
+    """
+    logger = get_run_logger()
+    uri = tracking_uri()
+    metric = get_metric(board.metric_name)
+    best = board.best()
+    pipeline = build_pipeline(best.model_name, spec.task, best.params, spec.seed).fit(data.X, data.y)
+
+    incumbent = champion(spec.name, uri)
+    incumbent_metric: float | None = None
+    if incumbent is not None:
+        try:
+            incumbent_metric = float(np.mean(evaluate_pipeline(load_pipeline(incumbent, uri), data.X, data.y, data.plan, metric)))
+            logger.info("current champion %s scores %s=%.4f on this experiment's validation rows", incumbent.uri, metric.name, incumbent_metric)
+        except Exception as error:  # the old champion cannot learn this data (other columns): it cannot compete
+            logger.warning("current champion %s cannot be evaluated on this data (%s); the new model takes its place", incumbent.uri, error)
+
+    tags = {
+        "jido.metric_name": metric.name,
+        "jido.metric_value": f"{best.metric:.6f}",
+        "jido.model_name": best.model_name,
+        "jido.params": json.dumps(best.params, default=str),
+        "jido.data_hash": data.data_hash,
+        "jido.validation": data.plan.describe(),
+        "jido.task": spec.task,
+    }
+    ref = log_and_register(pipeline, data.X, spec.name, uri, parent_run_id, tags)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "leaderboard.json"
+        board.save(path)
+        from mlflow.tracking import MlflowClient
+
+        MlflowClient(uri).log_artifact(parent_run_id, str(path))
+
+    promoted = incumbent is None or incumbent_metric is None or metric.is_better(best.metric, incumbent_metric)
+    if promoted:
+        set_champion(ref, uri)
+        logger.info("version %s is the new %s of %s", ref.version, CHAMPION_ALIAS, spec.name)
+    else:
+        logger.info("version %s (%.4f) does not beat champion %s (%.4f); the alias stays", ref.version, best.metric, incumbent.uri, incumbent_metric)
+    holder = ref if promoted else incumbent
+    return RegisterOutcome(
+        registered_uri=ref.uri,
+        champion_uri=f"models:/{spec.name}@{CHAMPION_ALIAS}",
+        champion_version=holder.version,
+        promoted=promoted,
+        metric_name=metric.name,
+        candidate_metric=best.metric,
+        champion_metric=best.metric if promoted else incumbent_metric,
+    )

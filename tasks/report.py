@@ -1,0 +1,38 @@
+"""Prefect artifacts that summarise a run."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from components.leaderboard import Leaderboard
+from components.score import ScoreSummary
+from components.spec import ExperimentSpec
+from tasks.register import RegisterOutcome
+from tasks.settings import artifact_key
+
+
+@task(name="publish-leaderboard", cache_policy=NO_CACHE)
+def publish_leaderboard(spec: ExperimentSpec, board: Leaderboard, outcome: RegisterOutcome) -> None:
+    """The leaderboard as a table artifact, described by the registration outcome."""
+    verdict = "is the new champion" if outcome.promoted else f"did not beat champion version {outcome.champion_version}"
+    description = (
+        f"**{spec.name}**: {len(board.results)} trials ranked by {board.metric_name}. "
+        f"Best pipeline registered as `{outcome.registered_uri}` ({outcome.candidate_metric:.4f}) and {verdict}."
+    )
+    create_table_artifact(table=board.table(), key=artifact_key(spec.name, "leaderboard"), description=description)
+
+
+@task(name="publish-score-summary", cache_policy=NO_CACHE)
+def publish_score_summary(summary: ScoreSummary) -> None:
+    """A markdown artifact: model, rows scored, where the output is, predicted label counts."""
+    lines = [
+        f"### Batch scoring with {summary.model_name} version {summary.model_version}",
+        f"- input: `{summary.input_path}`",
+        f"- output: `{summary.output_path}`",
+        f"- rows scored: {summary.n_rows}",
+    ]
+    if summary.prediction_counts:
+        lines += ["", "| prediction | rows |", "|---|---|"] + [f"| {k} | {v} |" for k, v in summary.prediction_counts.items()]
+    create_markdown_artifact("\n".join(lines), key=artifact_key(summary.model_name, "scoring"), description="Batch scoring summary")

@@ -1,0 +1,141 @@
+"""Trials fanned out onto Dask, under the experiment's limits.
+
+One Prefect task drives the whole fan-out and each trial is a bare Dask future:
+a Prefect task per trial costs ~100x a future on this stack (design.md), which
+would dominate sub-second tabular trials.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.cache_policies import NO_CACHE
+
+from components.errors import JidoError
+from components.leaderboard import PROGRESS_HEADER, Leaderboard
+from components.metrics import get_metric
+from components.search.sampler import TrialPlanner
+from components.spec import ExperimentSpec
+from components.tracking import ExperimentTracker
+from components.trial import TrialConfig, TrialResult, run_trial
+from tasks.data import ExperimentData
+from tasks.settings import artifact_key, tracking_uri
+
+
+@contextmanager
+def dask_client(spec: ExperimentSpec) -> Iterator["distributed.Client"]:  # noqa: F821
+    """A client of the scheduler at ``compute.address``, or of a LocalCluster started for this experiment."""
+    from distributed import Client, LocalCluster
+
+    if spec.compute.address:
+        try:
+            client = Client(spec.compute.address, timeout="20s")
+        except (OSError, TimeoutError) as error:
+            raise JidoError(f"compute.address: cannot reach the Dask scheduler at {spec.compute.address}: {error}") from None
+        with client:
+            yield client
+        return
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    n_workers = spec.compute.n_workers or max(1, min(os.cpu_count() or 1, spec.limits.max_concurrent_iterations))
+    # One thread per worker: a trial that must be stopped is stopped by
+    # restarting its worker, which then touches no other trial.
+    with LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    ) as cluster, Client(cluster) as client:
+        yield client
+
+
+def _stop(client, future, logger) -> None:
+    """Cancels a trial and restarts the worker running it, so its computation really ends."""
+    running_on = [worker for worker, keys in client.processing().items() if future.key in keys]
+    future.cancel()
+    if running_on:
+        try:
+            client.restart_workers(running_on, timeout=60)
+        except Exception as error:  # a worker without a nanny cannot be restarted; say so, keep going
+            logger.warning("could not restart worker %s to stop trial %s: %s", running_on, future.key, error)
+
+
+def _stopped(config: TrialConfig, started: float, reason: str) -> TrialResult:
+    return TrialResult(config.iteration, config.model_name, config.params, "failed", None, time.monotonic() - started, reason)
+
+
+@task(name="run-trials", cache_policy=NO_CACHE)
+def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -> Leaderboard:
+    """Samples pipelines and runs them on Dask until ``iterations`` or the time budget is spent.
+
+    Each finished trial becomes a row of the console progress table, a nested
+    MLflow run and a step of the Prefect progress artifact. A trial that raises
+    or outlives ``iteration_timeout_minutes`` is recorded as failed.
+    """
+    from distributed import wait
+
+    logger = get_run_logger()
+    metric = get_metric(spec.metric_name())
+    limits = spec.limits
+    planner = TrialPlanner(spec.model_names(), spec.task, metric.greater_is_better, spec.seed)
+    tracker = ExperimentTracker(tracking_uri(), spec.name)
+    tracker.parent_run_id = parent_run_id
+    board = Leaderboard(metric.name)
+    progress_id = create_progress_artifact(0.0, key=artifact_key(spec.name, "progress"), description=f"Trials of {spec.name}")
+    started = time.monotonic()
+    deadline = started + limits.experiment_timeout_hours * 3600 if limits.experiment_timeout_hours else math.inf
+    trial_timeout = limits.iteration_timeout_minutes * 60 if limits.iteration_timeout_minutes else math.inf
+
+    with dask_client(spec) as client:
+        slots = min(limits.max_concurrent_iterations, sum(client.nthreads().values()) or 1)
+        X, y, plan = client.scatter([data.X, data.y, data.plan], broadcast=True)
+        running: dict = {}  # future -> (config, start time)
+        n_started = 0
+        print(PROGRESS_HEADER, flush=True)
+
+        def finish(result: TrialResult, config: TrialConfig) -> None:
+            board.add(result)
+            planner.tell(result)
+            tracker.log_trial(result, metric.name, config.describe())
+            print(board.progress_row(result, config.describe()), flush=True)
+            if result.status == "failed":
+                logger.warning("trial %d (%s) failed: %s", result.iteration, config.model_name, (result.error or "").splitlines()[0])
+            update_progress_artifact(progress_id, 100.0 * len(board.results) / limits.iterations)
+
+        while True:
+            now = time.monotonic()
+            while n_started < limits.iterations and len(running) < slots and now < deadline:
+                config = planner.ask(n_started)
+                future = client.submit(run_trial, config, X, y, plan, metric, spec.seed, key=f"trial-{n_started}-{parent_run_id}", pure=False)
+                running[future] = (config, now)
+                n_started += 1
+            if not running:
+                break
+            next_stop = min([deadline] + [t0 + trial_timeout for _, t0 in running.values()])
+            wait_s = max(0.0, min(next_stop - time.monotonic(), 5.0))
+            done, _ = wait(list(running), timeout=wait_s, return_when="FIRST_COMPLETED") if wait_s > 0 else (set(), None)
+            for future in done:
+                config, t0 = running.pop(future)
+                result = future.result() if future.status == "finished" else _stopped(config, t0, f"worker error: {future.exception()!r}")
+                finish(result, config)
+            now = time.monotonic()
+            for future, (config, t0) in list(running.items()):
+                reason = None
+                if now >= deadline:
+                    reason = f"stopped: experiment_timeout_hours ({limits.experiment_timeout_hours}) reached"
+                elif now - t0 >= trial_timeout:
+                    reason = f"stopped: ran past iteration_timeout_minutes ({limits.iteration_timeout_minutes})"
+                if reason:
+                    _stop(client, future, logger)
+                    running.pop(future)
+                    finish(_stopped(config, t0, reason), config)
+
+    if board.best() is None:
+        first_error = next((r.error for r in board.results if r.error), "no trial ran")
+        tracker.finish({}, {"jido.status": "failed"}, failed=True)
+        raise JidoError(f"no trial completed in experiment {spec.name!r}; the first failure was: {first_error.splitlines()[0]}")
+    logger.info("%d trials finished in %.1f s; best: %s", len(board.results), time.monotonic() - started, board.best().model_name)
+    return board

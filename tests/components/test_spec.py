@@ -1,0 +1,82 @@
+import pytest
+
+from components.errors import JidoError
+from components.spec import ExperimentSpec, build_spec, load_spec
+
+BASE = {"name": "churn", "task": "classification", "training_data": "data.csv", "target_column": "churn"}
+
+
+def test_yaml_spec_resolves_paths_against_its_folder(tmp_path):
+    (tmp_path / "specs").mkdir()
+    path = tmp_path / "specs" / "exp.yaml"
+    path.write_text(
+        "name: churn\ntask: classification\ntraining_data: ../data/train.csv\ntarget_column: churn\n"
+        "primary_metric: AUC_weighted\nlimits: {iterations: 7, max_concurrent_iterations: 3}\n"
+        "scoring: {schedule: '0 3 * * *', input: in.csv, output: out/scored.parquet}\n"
+    )
+    spec = load_spec(path)
+    assert isinstance(spec, ExperimentSpec)
+    assert spec.training_data == str((tmp_path / "data" / "train.csv").resolve())
+    assert spec.scoring.output == str((tmp_path / "specs" / "out" / "scored.parquet").resolve())
+    assert spec.limits.iterations == 7 and spec.limits.max_concurrent_iterations == 3
+    assert spec.metric_name() == "AUC_weighted"
+
+
+def test_defaults_follow_azure():
+    spec = build_spec(BASE)
+    assert spec.metric_name() == "accuracy"
+    assert build_spec({**BASE, "task": "regression"}).metric_name() == "spearman_correlation"
+    assert "LogisticRegression" in spec.model_names() and "ElasticNet" not in spec.model_names()
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"limits": {"iteratons": 3}}, ["unknown key 'limits.iteratons'", "iterations", "max_concurrent_iterations"]),
+        ({"colour": "red"}, ["unknown key 'colour'", "target_column"]),
+        ({"limits": {"iterations": 0}}, ["limits.iterations", "greater than or equal to 1", "given: 0"]),
+        ({"limits": {"iterations": 5000}}, ["limits.iterations", "less than or equal to 1000", "given: 5000"]),
+        ({"validation_size": 1.5}, ["validation_size", "given: 1.5"]),
+        ({"task": "clustering"}, ["task", "'classification' or 'regression'", "given: 'clustering'"]),
+        ({"primary_metric": "r2_score"}, ["'r2_score' does not fit task 'classification'", "regression metric", "AUC_weighted"]),
+        ({"primary_metric": "auc"}, ["'auc'", "not a known metric", "accuracy"]),
+        ({"allowed_models": ["XGBoost"]}, ["allowed_models", "'XGBoost'", "RandomForest"]),
+        ({"allowed_models": ["KNN"], "blocked_models": ["SGD"]}, ["allowed_models or blocked_models"]),
+        ({"validation_size": 0.2, "n_cross_validations": 5}, ["at most one of", "validation_size, n_cross_validations"]),
+        ({"scoring": {"schedule": "0 3 * * *"}}, ["scoring.schedule needs scoring.input"]),
+        ({"name": "has space"}, ["name", "given: 'has space'"]),
+        ({"ignore_columns": ["churn"]}, ["ignore_columns names the target"]),
+    ],
+)
+def test_bad_specs_are_refused_with_the_key_the_rule_and_the_value(change, expected):
+    with pytest.raises(JidoError) as caught:
+        build_spec({**BASE, **change})
+    message = str(caught.value)
+    for fragment in expected:
+        assert fragment in message
+
+
+def test_blocked_models_cannot_leave_nothing():
+    from components.models import family_names
+
+    with pytest.raises(JidoError, match="leave no model"):
+        build_spec({**BASE, "blocked_models": family_names("classification")})
+
+
+def test_missing_and_malformed_spec_files(tmp_path):
+    with pytest.raises(JidoError, match="spec file not found"):
+        load_spec(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(JidoError, match="not valid YAML"):
+        load_spec(bad)
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n- b\n")
+    with pytest.raises(JidoError, match="must hold a mapping"):
+        load_spec(listed)
+
+
+def test_spec_is_frozen():
+    spec = build_spec(BASE)
+    with pytest.raises(Exception):
+        spec.name = "other"

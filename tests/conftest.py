@@ -1,0 +1,91 @@
+"""Session-wide real services: one Prefect test harness, one MLflow SQLite store, one Dask LocalCluster."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory) -> Path:
+    """The session's working folder: MLflow's database and artifacts live here."""
+    folder = tmp_path_factory.mktemp("jido")
+    previous = Path.cwd()
+    os.chdir(folder)
+    yield folder
+    os.chdir(previous)
+
+
+@pytest.fixture(scope="session")
+def tracking_uri(workdir) -> str:
+    """A real MLflow store (SQLite) shared by the session: migrations run once."""
+    uri = f"sqlite:///{workdir / 'mlflow.db'}"
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    return uri
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """One real Prefect API for the whole session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def dask_address() -> str:
+    """A real Dask LocalCluster, reached by address the way a user's own scheduler is."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+@pytest.fixture(scope="session")
+def services(tracking_uri, prefect_api, dask_address) -> str:
+    """Everything a flow needs; returns the Dask scheduler address."""
+    return dask_address
+
+
+@pytest.fixture(scope="session")
+def cancer_frame() -> pd.DataFrame:
+    """scikit-learn's breast cancer data with a string target."""
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame
+    frame["diagnosis"] = np.where(frame.pop("target") == 1, "benign", "malignant")
+    return frame
+
+
+@pytest.fixture()
+def mixed_frame() -> pd.DataFrame:
+    """A small table with every column kind: numbers, numeric strings, categories, dates, text, an id, nulls."""
+    rng = np.random.default_rng(0)
+    n = 240
+    colour = rng.choice(["red", "green", "blue"], n)
+    amount = rng.normal(50, 10, n)
+    words = np.array(["great", "poor", "fine", "broken", "superb", "late", "quick", "cheap"])
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(n)],
+            "amount": amount,
+            "amount_text": [f"{v:.2f}" for v in amount * 2],
+            "colour": colour,
+            "signup": pd.date_range("2021-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+            "review": [" ".join(rng.choice(words, 5)) for _ in range(n)],
+        }
+    )
+    frame.loc[::17, "amount"] = np.nan
+    frame.loc[::13, "colour"] = None
+    frame["label"] = np.where((colour == "red") | (amount > 55), "yes", "no")
+    return frame
