@@ -114,7 +114,7 @@ class NumericCoercer(BaseEstimator, TransformerMixin):
 class DatetimeParts(BaseEstimator, TransformerMixin):
     """Expands datetime columns into year, month, day, weekday, hour and minute."""
 
-    _PARTS = ("year", "month", "day", "dayofweek", "hour", "minute")
+    _PARTS = ("year", "month", "day", "day_of_week", "hour", "minute")
 
     def fit(self, X, y=None):
         self.feature_names_in_ = np.asarray(pd.DataFrame(X).columns, dtype=object)
@@ -207,7 +207,7 @@ class AutoFeaturizer(BaseEstimator, TransformerMixin):
             transformers.append((f"text_{column}", TextTfidf(self.text_max_features), [column]))
         if not transformers:
             raise ValueError("no usable feature columns: every column was dropped during featurization")
-        self.transformer_ = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.3 if self.sparse_output else 0.0)
+        self.transformer_ = ColumnTransformer(transformers, remainder="drop", sparse_threshold=1.0 if self.sparse_output else 0.0)
         self.transformer_.fit(self._as_strings(X), y)
         return self
 

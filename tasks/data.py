@@ -51,7 +51,9 @@ def load_training_data(spec: ExperimentSpec) -> ExperimentData:
     if train.n_dropped_rows:
         logger.warning("dropped %d rows whose target %r is empty", train.n_dropped_rows, spec.target_column)
     profiles = tuple(profile_table(X))
+    by_kind: dict[str, list[str]] = {}
     for profile in profiles:
-        logger.info("column %r: %s (%s)", profile.name, profile.kind, profile.reason)
+        by_kind.setdefault(profile.kind, []).append(profile.name if profile.kind != "dropped" else f"{profile.name} ({profile.reason})")
+    logger.info("columns: %s", "; ".join(f"{kind} {len(names)}: {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}" for kind, names in by_kind.items()))
     logger.info("%d rows, %d feature columns; validation: %s", len(X), X.shape[1], plan.describe())
     return ExperimentData(X=X, y=y, plan=plan, data_hash=hash_frame(pd.concat([X, y.rename("__target__")], axis=1)), profiles=profiles)

@@ -63,6 +63,18 @@ def _stop(client, future, logger) -> None:
             logger.warning("could not restart worker %s to stop trial %s: %s", running_on, future.key, error)
 
 
+def _first_completed(futures: list, timeout_s: float) -> set:
+    """The futures done within ``timeout_s`` (possibly none), waiting for the first one to finish."""
+    from distributed import wait
+
+    if timeout_s <= 0:
+        return {f for f in futures if f.done()}
+    try:
+        return wait(futures, timeout=timeout_s, return_when="FIRST_COMPLETED").done
+    except TimeoutError:
+        return set()
+
+
 def _stopped(config: TrialConfig, started: float, reason: str) -> TrialResult:
     return TrialResult(config.iteration, config.model_name, config.params, "failed", None, time.monotonic() - started, reason)
 
@@ -75,8 +87,6 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
     MLflow run and a step of the Prefect progress artifact. A trial that raises
     or outlives ``iteration_timeout_minutes`` is recorded as failed.
     """
-    from distributed import wait
-
     logger = get_run_logger()
     metric = get_metric(spec.metric_name())
     limits = spec.limits
@@ -116,7 +126,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
                 break
             next_stop = min([deadline] + [t0 + trial_timeout for _, t0 in running.values()])
             wait_s = max(0.0, min(next_stop - time.monotonic(), 5.0))
-            done, _ = wait(list(running), timeout=wait_s, return_when="FIRST_COMPLETED") if wait_s > 0 else (set(), None)
+            done = _first_completed(list(running), wait_s)
             for future in done:
                 config, t0 = running.pop(future)
                 result = future.result() if future.status == "finished" else _stopped(config, t0, f"worker error: {future.exception()!r}")

@@ -1,0 +1,66 @@
+"""Registry round trips against a real MLflow SQLite store."""
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from components.data import prepare_learning_data
+from components.errors import JidoError
+from components.featurize import AutoFeaturizer
+from components.register import (
+    champion,
+    list_models,
+    load_pipeline,
+    log_and_register,
+    resolve_model,
+    set_champion,
+    trusted_types_for,
+)
+from components.trial import build_pipeline
+
+
+@pytest.fixture()
+def fitted(mixed_frame):
+    data = prepare_learning_data(mixed_frame, "label", "classification")
+    params = {"learning_rate": 0.1, "max_iter": 30, "max_leaf_nodes": 15, "min_samples_leaf": 5, "l2_regularization": 1e-6}
+    return build_pipeline("HistGradientBoosting", "classification", params, 0).fit(data.X, data.y), data.X
+
+
+def _run(tracking_uri: str, name: str) -> str:
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name(name) or client.get_experiment(client.create_experiment(name))
+    return client.create_run(experiment.experiment_id).info.run_id
+
+
+def test_register_load_round_trip_predicts_the_same(tracking_uri, fitted):
+    pipeline, X = fitted
+    ref = log_and_register(pipeline, X, "roundtrip", tracking_uri, _run(tracking_uri, "roundtrip"), {"jido.metric_name": "accuracy", "jido.metric_value": "0.9"})
+    assert resolve_model(f"models:/roundtrip/{ref.version}", tracking_uri) == ref
+    loaded = load_pipeline(ref, tracking_uri)
+    assert np.array_equal(loaded.predict_proba(X), pipeline.predict_proba(X))
+    assert list(loaded.classes_) == ["no", "yes"]
+    assert champion("roundtrip", tracking_uri) is None
+    set_champion(ref, tracking_uri)
+    assert champion("roundtrip", tracking_uri) == ref
+    rows = [r for r in list_models(tracking_uri) if r["name"] == "roundtrip"]
+    assert rows[0]["aliases"] == "champion" and rows[0]["metric"] == "accuracy" and rows[0]["value"] == "0.9"
+    version = MlflowClient(tracking_uri).get_model_version("roundtrip", ref.version)
+    assert version.tags["jido.metric_name"] == "accuracy"
+
+
+class Unreviewed(AutoFeaturizer):
+    pass
+
+
+def test_unreviewed_types_are_refused_before_logging(fitted):
+    pipeline, X = fitted
+    assert "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor" in trusted_types_for(pipeline)
+    pipeline.steps[0] = ("featurize", Unreviewed().fit(X))
+    with pytest.raises(RuntimeError, match="Unreviewed"):
+        trusted_types_for(pipeline)
+
+
+@pytest.mark.parametrize("uri, message", [("runs:/abc/model", "not of the form"), ("models:/nothing-here@champion", "no registered model version"), ("models:/roundtrip/999", "no registered model version")])
+def test_bad_model_uris(tracking_uri, uri, message):
+    with pytest.raises(JidoError, match=message):
+        resolve_model(uri, tracking_uri)

@@ -1,0 +1,46 @@
+import pandas as pd
+import pytest
+
+from components.data import plan_split, prepare_learning_data
+from components.metrics import get_metric
+from components.trial import TrialConfig, evaluate_pipeline, build_pipeline, run_trial
+
+
+@pytest.fixture()
+def learning(mixed_frame):
+    data = prepare_learning_data(mixed_frame, "label", "classification")
+    return data.X, data.y
+
+
+def test_a_trial_completes_with_a_metric_per_fold(learning):
+    X, y = learning
+    plan = plan_split(y, "classification", 0, n_cross_validations=3)
+    result = run_trial(TrialConfig(0, "LogisticRegression", {"C": 1.0, "class_weight": None}), X, y, plan, get_metric("AUC_weighted"), 0)
+    assert result.status == "completed" and result.error is None
+    assert len(result.fold_metrics) == 3
+    assert result.metric == pytest.approx(sum(result.fold_metrics) / 3)
+    assert result.metric > 0.8  # the label is learnable from colour and amount
+
+
+def test_a_trial_that_raises_is_recorded_as_failed_with_its_reason(learning):
+    X, y = learning
+    plan = plan_split(y, "classification", 0, validation_size=0.5)
+    result = run_trial(TrialConfig(4, "KNN", {"n_neighbors": 10_000, "weights": "uniform"}), X, y, plan, get_metric("accuracy"), 0)
+    assert result.status == "failed" and result.metric is None
+    assert "n_neighbors" in result.error and result.iteration == 4
+
+
+def test_evaluation_is_deterministic_for_a_seed(learning):
+    X, y = learning
+    plan = plan_split(y, "classification", 1, validation_size=0.25)
+    pipeline = build_pipeline("RandomForest", "classification", {"n_estimators": 20, "max_features": "sqrt", "min_samples_leaf": 1}, 5)
+    metric = get_metric("accuracy")
+    assert evaluate_pipeline(pipeline, X, y, plan, metric) == evaluate_pipeline(pipeline, X, y, plan, metric)
+
+
+def test_probability_metrics_survive_a_class_missing_from_a_fold():
+    X = pd.DataFrame({"x": list(range(12))})
+    y = pd.Series(["a"] * 5 + ["b"] * 5 + ["c"] * 2)
+    plan = plan_split(y, "classification", 0, n_cross_validations=2)
+    result = run_trial(TrialConfig(0, "KNN", {"n_neighbors": 1, "weights": "uniform"}), X, y, plan, get_metric("log_loss"), 0)
+    assert result.status == "completed", result.error

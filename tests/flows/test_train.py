@@ -1,0 +1,122 @@
+"""The training flow on real Prefect, real Dask and real MLflow."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from prefect.client.orchestration import get_client
+
+from components.errors import JidoError
+from flows.train import train
+from tests.flows.conftest import cancer_spec
+
+
+def _runs(tracking_uri: str, experiment: str):
+    client = MlflowClient(tracking_uri)
+    exp = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return parents, children
+
+
+def test_experiment_registers_a_champion_tracks_every_trial_and_generates_scoring(trained_cancer, tracking_uri):
+    spec, result = trained_cancer
+    assert result.promoted and result.champion_version == "1"
+    assert result.champion_uri == "models:/cancer@champion" and result.registered_uri == "models:/cancer/1"
+    assert len(result.leaderboard) == 6 and result.leaderboard[0]["rank"] == 1
+    assert result.champion_metric == pytest.approx(result.leaderboard[0]["AUC_weighted"], abs=1e-6)
+    assert result.champion_metric > 0.95
+
+    parents, children = _runs(tracking_uri, "cancer")
+    assert len(parents) == 1 and len(children) == 6
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parents[0].info.run_id}
+    for child in children:
+        assert child.data.tags["jido.status"] == "completed" and child.info.status == "FINISHED"
+        assert "AUC_weighted" in child.data.metrics and "duration_s" in child.data.metrics
+        assert "model_name" in child.data.params
+    assert parents[0].data.metrics["best_AUC_weighted"] == pytest.approx(result.champion_metric)
+
+    client = MlflowClient(tracking_uri)
+    assert str(client.get_model_version_by_alias("cancer", "champion").version) == "1"
+
+    with get_client(sync_client=True) as prefect:
+        deployment = prefect.read_deployment_by_name("jido-score/cancer-batch-scoring")
+        assert deployment.parameters["model_uri"] == "models:/cancer@champion"
+        # Read over plain HTTP: this Prefect client's artifact filter sends nulls its own server refuses.
+        found = prefect._client.post("/artifacts/filter", json={"artifacts": {"key": {"any_": ["cancer-leaderboard", "cancer-progress"]}}}).json()
+    by_key = {a["key"]: a for a in found}
+    assert by_key["cancer-leaderboard"]["type"] == "table" and by_key["cancer-progress"]["type"] == "progress"
+    assert "AUC_weighted" in by_key["cancer-leaderboard"]["data"] and "models:/cancer/1" in by_key["cancer-leaderboard"]["description"]
+    assert by_key["cancer-progress"]["data"] == pytest.approx(100.0)
+
+
+def test_champion_moves_only_when_beaten_on_the_same_validation_rows(services, cancer_csv, tracking_uri):
+    weak = cancer_spec(cancer_csv, services, name="duel", allowed_models=["KNN"], limits={"iterations": 1})
+    strong = cancer_spec(cancer_csv, services, name="duel", allowed_models=["LogisticRegression"], limits={"iterations": 1})
+    first = train(weak)
+    assert first.promoted and first.champion_version == "1"
+    second = train(strong)
+    assert second.promoted and second.champion_version == "2"
+    assert second.champion_metric > first.champion_metric
+    third = train(weak)
+    assert not third.promoted and third.registered_uri == "models:/duel/3"
+    assert third.champion_version == "2"
+    assert third.champion_metric == pytest.approx(second.champion_metric)
+    assert str(MlflowClient(tracking_uri).get_model_version_by_alias("duel", "champion").version) == "2"
+
+
+def test_failing_trials_are_recorded_and_the_experiment_goes_on(services, tmp_path, tracking_uri):
+    # Ten training rows per fold: k-NN configurations sampled with more
+    # neighbours than that raise inside the trial.
+    frame = pd.DataFrame({"x": range(20), "z": [v % 3 for v in range(20)], "y": ["a", "b"] * 10})
+    frame.to_csv(tmp_path / "tiny.csv", index=False)
+    spec = cancer_spec(
+        tmp_path, services, name="tiny", training_data=str(tmp_path / "tiny.csv"), target_column="y",
+        n_cross_validations=2, validation_size=None, allowed_models=["KNN"], limits={"iterations": 10, "max_concurrent_iterations": 2},
+    )
+    result = train(spec)
+    statuses = [row["status"] for row in result.leaderboard]
+    assert len(statuses) == 10 and "failed" in statuses and "completed" in statuses
+    assert all("n_neighbors" in row["error"] for row in result.leaderboard if row["status"] == "failed")
+    _, children = _runs(tracking_uri, "tiny")
+    failed = [c for c in children if c.info.status == "FAILED"]
+    assert len(failed) == statuses.count("failed") and all("n_neighbors" in c.data.tags["jido.error"] for c in failed)
+
+
+def test_trials_past_their_timeout_are_stopped_and_recorded(services, cancer_csv, tracking_uri):
+    spec = cancer_spec(
+        cancer_csv, services, name="hurried", allowed_models=["RandomForest"],
+        limits={"iterations": 3, "max_concurrent_iterations": 2, "iteration_timeout_minutes": 0.0002},
+    )
+    with pytest.raises(JidoError, match="no trial completed.*iteration_timeout_minutes"):
+        train(spec)
+    parents, children = _runs(tracking_uri, "hurried")
+    assert len(children) == 3 and all(c.info.status == "FAILED" for c in children)
+    assert all("iteration_timeout_minutes" in c.data.tags["jido.error"] for c in children)
+    assert parents[0].info.status == "FAILED"
+
+
+def test_experiment_timeout_stops_starting_trials(services, cancer_csv):
+    spec = cancer_spec(
+        cancer_csv, services, name="budget", allowed_models=["LogisticRegression", "SGD"],
+        limits={"iterations": 1000, "max_concurrent_iterations": 2, "experiment_timeout_hours": 0.001},
+    )
+    result = train(spec)
+    assert 1 <= len(result.leaderboard) < 1000
+
+
+def test_default_local_cluster(prefect_api, tracking_uri, cancer_csv):
+    spec = cancer_spec(cancer_csv, None, name="local", allowed_models=["SGD"], limits={"iterations": 2, "max_concurrent_iterations": 1})
+    assert spec.compute.address is None
+    result = train(spec)
+    assert [row["status"] for row in result.leaderboard] == ["completed", "completed"]
+
+
+def test_a_yaml_path_is_accepted_and_bad_data_fails_before_any_run(services, tmp_path, tracking_uri, cancer_frame):
+    cancer_frame.assign(empty=None).to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "spec.yaml").write_text("name: badcols\ntask: classification\ntraining_data: data.csv\ntarget_column: diagnosis\n")
+    with pytest.raises(JidoError, match="'empty' are entirely empty"):
+        train(str(tmp_path / "spec.yaml"))
+    assert MlflowClient(tracking_uri).get_experiment_by_name("badcols") is None  # nothing half-written
