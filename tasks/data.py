@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from components.data import SplitPlan, hash_frame, load_table, plan_split, prepare_learning_data
 from components.errors import JidoError
 from components.featurize import ColumnProfile, profile_table
 from components.spec import ExperimentSpec, load_spec
+from tasks.settings import task_logger
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def read_spec(spec: ExperimentSpec | str) -> ExperimentSpec:
 @task(name="load-training-data", cache_policy=NO_CACHE)
 def load_training_data(spec: ExperimentSpec) -> ExperimentData:
     """Loads, checks and splits the training data (and the validation data, when given)."""
-    logger = get_run_logger()
+    logger = task_logger()
     train = prepare_learning_data(load_table(spec.training_data, "training_data"), spec.target_column, spec.task, spec.ignore_columns)
     X, y, n_validation = train.X, train.y, 0
     if spec.validation_data:

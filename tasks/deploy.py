@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.flows import load_flow_from_entrypoint
 
 from components.register import CHAMPION_ALIAS
 from components.spec import ExperimentSpec
+from tasks.settings import task_logger
 
 # Named by module path, not imported: tasks sit below flows, and a module
 # entrypoint lets any process with jido installed run the deployment.
@@ -41,5 +42,5 @@ def create_scoring_deployment(spec: ExperimentSpec) -> str:
     deployment = scoring_deployment(spec)
     deployment.apply()
     full_name = f"{deployment.flow_name}/{deployment.name}"
-    get_run_logger().info("scoring deployment %s bound to models:/%s@%s", full_name, spec.name, CHAMPION_ALIAS)
+    task_logger().info("scoring deployment %s bound to models:/%s@%s", full_name, spec.name, CHAMPION_ALIAS)
     return full_name

