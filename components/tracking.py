@@ -7,12 +7,15 @@ costs a handful of store writes and the workers never need a tracking URI.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
+from pathlib import Path
 
 from mlflow.entities import Metric as MlflowMetric
 from mlflow.entities import Param, RunTag
 from mlflow.tracking import MlflowClient
 
+from components.leaderboard import Leaderboard
 from components.trial import TrialResult
 
 _MAX_TAG = 4000
@@ -60,6 +63,13 @@ class ExperimentTracker:
         self.client.log_batch(run.info.run_id, metrics=metrics, params=params)
         self.client.set_terminated(run.info.run_id, "FINISHED" if result.status == "completed" else "FAILED")
         return run.info.run_id
+
+    def log_leaderboard(self, board: Leaderboard) -> None:
+        """Attaches the leaderboard (JSON, loadable with ``Leaderboard.load``) to the parent run."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "leaderboard.json"
+            board.save(path)
+            self.client.log_artifact(self.parent_run_id, str(path))
 
     def finish(self, metrics: dict[str, float], tags: dict[str, str], failed: bool = False) -> None:
         """Closes the parent run with its summary."""

@@ -54,7 +54,7 @@ def train(spec: ExperimentSpec | str) -> TrainResult:
     outcome = register_champion(spec, data, board, parent_run_id)
     deployment = create_scoring_deployment(spec)
     publish_leaderboard(spec, board, outcome)
-    finish_experiment_run(spec, parent_run_id, board.best().metric, outcome.registered_uri)
+    finish_experiment_run(spec, parent_run_id, board, outcome.registered_uri)
     return TrainResult(
         champion_uri=outcome.champion_uri,
         champion_version=outcome.champion_version,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from prefect import task
@@ -66,13 +64,6 @@ def register_champion(spec: ExperimentSpec, data: ExperimentData, board: Leaderb
         "jido.task": spec.task,
     }
     ref = log_and_register(pipeline, data.X, spec.name, uri, parent_run_id, tags)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "leaderboard.json"
-        board.save(path)
-        from mlflow.tracking import MlflowClient
-
-        MlflowClient(uri).log_artifact(parent_run_id, str(path))
-
     promoted = incumbent is None or incumbent_metric is None or metric.is_better(best.metric, incumbent_metric)
     if promoted:
         set_champion(ref, uri)

@@ -8,6 +8,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
+from components.leaderboard import Leaderboard
 from components.spec import ExperimentSpec
 from components.tracking import ExperimentTracker
 from tasks.data import ExperimentData
@@ -39,8 +40,9 @@ def start_experiment_run(spec: ExperimentSpec, data: ExperimentData) -> str:
 
 
 @task(name="finish-experiment-run", cache_policy=NO_CACHE)
-def finish_experiment_run(spec: ExperimentSpec, parent_run_id: str, best_metric: float, champion_uri: str) -> None:
-    """Closes the parent run with the best metric and the champion's URI."""
+def finish_experiment_run(spec: ExperimentSpec, parent_run_id: str, board: Leaderboard, registered_uri: str) -> None:
+    """Closes the parent run with the leaderboard, the best metric and the registered model's URI."""
     tracker = ExperimentTracker(tracking_uri(), spec.name)
     tracker.parent_run_id = parent_run_id
-    tracker.finish({f"best_{spec.metric_name()}": best_metric}, {"jido.champion": champion_uri, "jido.status": "completed"})
+    tracker.log_leaderboard(board)
+    tracker.finish({f"best_{board.metric_name}": board.best().metric}, {"jido.registered": registered_uri, "jido.status": "completed"})

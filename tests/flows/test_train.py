@@ -6,8 +6,10 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from components.errors import JidoError
+from components.leaderboard import Leaderboard
 from flows.train import train
 from tests.flows.conftest import cancer_spec
 
@@ -37,6 +39,8 @@ def test_experiment_registers_a_champion_tracks_every_trial_and_generates_scorin
         assert "AUC_weighted" in child.data.metrics and "duration_s" in child.data.metrics
         assert "model_name" in child.data.params
     assert parents[0].data.metrics["best_AUC_weighted"] == pytest.approx(result.champion_metric)
+    saved = Leaderboard.load(MlflowClient(tracking_uri).download_artifacts(parents[0].info.run_id, "leaderboard.json"))
+    assert len(saved.results) == 6 and saved.best().metric == pytest.approx(result.champion_metric)
 
     client = MlflowClient(tracking_uri)
     assert str(client.get_model_version_by_alias("cancer", "champion").version) == "1"
@@ -44,12 +48,11 @@ def test_experiment_registers_a_champion_tracks_every_trial_and_generates_scorin
     with get_client(sync_client=True) as prefect:
         deployment = prefect.read_deployment_by_name("jido-score/cancer-batch-scoring")
         assert deployment.parameters["model_uri"] == "models:/cancer@champion"
-        # Read over plain HTTP: this Prefect client's artifact filter sends nulls its own server refuses.
-        found = prefect._client.post("/artifacts/filter", json={"artifacts": {"key": {"any_": ["cancer-leaderboard", "cancer-progress"]}}}).json()
-    by_key = {a["key"]: a for a in found}
-    assert by_key["cancer-leaderboard"]["type"] == "table" and by_key["cancer-progress"]["type"] == "progress"
-    assert "AUC_weighted" in by_key["cancer-leaderboard"]["data"] and "models:/cancer/1" in by_key["cancer-leaderboard"]["description"]
-    assert by_key["cancer-progress"]["data"] == pytest.approx(100.0)
+        found = prefect.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["cancer-leaderboard", "cancer-progress"])))
+    by_key = {a.key: a for a in found}
+    assert by_key["cancer-leaderboard"].type == "table" and by_key["cancer-progress"].type == "progress"
+    assert "AUC_weighted" in by_key["cancer-leaderboard"].data and "models:/cancer/1" in by_key["cancer-leaderboard"].description
+    assert by_key["cancer-progress"].data == pytest.approx(100.0)
 
 
 def test_champion_moves_only_when_beaten_on_the_same_validation_rows(services, cancer_csv, tracking_uri):
