@@ -68,6 +68,10 @@ def write_table_atomic(frame: pd.DataFrame, path: str | Path) -> Path:
             frame.to_csv(temporary, index=False)
         else:
             frame.to_parquet(temporary, index=False)
+        # mkstemp creates the file private (0600); give it the permissions a plain write would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

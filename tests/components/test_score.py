@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,6 +38,9 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "out" / "scored.parquet"
     write_table_atomic(frame, target)
     assert pd.read_parquet(target).equals(frame)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # like a plain write, not mkstemp's 0600
     unwritable = pd.DataFrame({"a": [object()]})  # pyarrow cannot store a bare object
     with pytest.raises(Exception):
         write_table_atomic(unwritable, target)
