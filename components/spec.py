@@ -52,6 +52,16 @@ class Retraining(_Strict):
     schedule: str | None = Field(None, description="Cron schedule of retraining, e.g. '0 2 * * 0'.")
 
 
+class Sweep(_Strict):
+    """How configurations are sampled; without a search space, the portfolio's own spaces are searched."""
+
+    sampling: Literal["grid", "random", "bayesian"] = Field("bayesian", description="grid, random or bayesian (Optuna TPE).")
+    search_space: dict[str, Any] | list[dict[str, Any]] | None = Field(
+        None, description="Parameter: distribution (Azure names); a list of such mappings makes a conditional space."
+    )
+    early_termination: dict[str, Any] | None = Field(None, description="Early termination policy (not available yet).")
+
+
 class ExperimentSpec(_Strict):
     """An AutoML experiment: data, task, metric and budget."""
 
@@ -72,6 +82,7 @@ class ExperimentSpec(_Strict):
     compute: Compute = Compute()
     scoring: Scoring = Scoring()
     retraining: Retraining = Retraining()
+    sweep: Sweep = Sweep()
 
     @model_validator(mode="after")
     def _check_consistency(self) -> "ExperimentSpec":
@@ -92,6 +103,7 @@ class ExperimentSpec(_Strict):
             raise ValueError("enable_dnn: deep text models are not available in this version; set enable_dnn: false")
         if self.scoring.schedule and not (self.scoring.input and self.scoring.output):
             raise ValueError("scoring.schedule needs scoring.input and scoring.output: what to score and where to write it")
+        self.search_subspaces()  # a bad search space is refused here, naming the parameter
         if self.target_column in self.ignore_columns:
             raise ValueError(f"ignore_columns names the target column {self.target_column!r}")
         return self
@@ -109,6 +121,21 @@ class ExperimentSpec(_Strict):
                 raise ValueError(f"{key}: {', '.join(map(repr, unknown))} not available for {self.task}; allowed: {', '.join(known)}")
         if not self.model_names():
             raise ValueError(f"allowed_models / blocked_models leave no model to try; available: {', '.join(known)}")
+
+    def search_subspaces(self) -> list:
+        """The sweep's search space, parsed: the user's, or each allowed family's own."""
+        from components.search.sampler import parse_search_space, portfolio_subspaces
+
+        if self.sweep.early_termination:
+            raise ValueError("sweep.early_termination: early termination policies are not available in this version; remove the key")
+        if self.sweep.search_space is None:
+            if self.sweep.sampling == "grid":
+                raise ValueError("sweep.sampling: grid needs a sweep.search_space of choice/randint values (the portfolio's spaces are continuous)")
+            return portfolio_subspaces(self.model_names(), self.task)
+        try:
+            return parse_search_space(self.sweep.search_space, self.model_names(), self.task, self.sweep.sampling)
+        except ValueError as error:
+            raise ValueError(f"sweep.{error}") from None
 
     def metric_name(self) -> str:
         """The primary metric, with the task's default filled in."""

@@ -90,7 +90,10 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
     logger = task_logger()
     metric = get_metric(spec.metric_name())
     limits = spec.limits
-    planner = TrialPlanner(spec.model_names(), spec.task, metric.greater_is_better, spec.seed)
+    planner = TrialPlanner(
+        spec.search_subspaces(), spec.task, metric.greater_is_better, spec.seed, spec.sweep.sampling, defaults_first=spec.sweep.search_space is None
+    )
+    n_trials = min(limits.iterations, planner.n_planned or limits.iterations)
     tracker = ExperimentTracker(tracking_uri(), spec.name)
     tracker.parent_run_id = parent_run_id
     board = Leaderboard(metric.name)
@@ -113,11 +116,11 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
             print(board.progress_row(result, config.describe()), flush=True)
             if result.status == "failed":
                 logger.warning("trial %d (%s) failed: %s", result.iteration, config.model_name, (result.error or "").splitlines()[0])
-            update_progress_artifact(progress_id, 100.0 * len(board.results) / limits.iterations)
+            update_progress_artifact(progress_id, 100.0 * len(board.results) / n_trials)
 
         while True:
             now = time.monotonic()
-            while n_started < limits.iterations and len(running) < slots and now < deadline:
+            while n_started < n_trials and len(running) < slots and now < deadline:
                 config = planner.ask(n_started)
                 future = client.submit(run_trial, config, X, y, plan, metric, spec.seed, key=f"trial-{n_started}-{parent_run_id}", pure=False)
                 running[future] = (config, now)

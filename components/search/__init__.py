@@ -1,5 +1,5 @@
 """Search spaces and samplers."""
 
-from components.search.space import Choice, Distribution, FloatRange, IntRange
+from components.search.space import Choice, Distribution, FloatRange, IntRange, Normal, parse_distribution
 
-__all__ = ["Choice", "Distribution", "FloatRange", "IntRange"]
+__all__ = ["Choice", "Distribution", "FloatRange", "IntRange", "Normal", "parse_distribution"]

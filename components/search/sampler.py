@@ -1,60 +1,181 @@
-"""Plans trials from the model families' search spaces with an Optuna study.
+"""Plans trials from search spaces with an Optuna study (grid, random or bayesian sampling).
 
-Optuna's ask/tell keeps the sampler pluggable (random here; grid and bayesian
-arrive with the sweep engine) and handles conditional spaces: each family's
-parameters exist only in trials that picked that family.
+Optuna's ask/tell keeps the sampler pluggable and handles conditional spaces:
+each sub-space's parameters exist only in trials that picked that sub-space.
 """
 
 from __future__ import annotations
+
+import itertools
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import optuna
 
 from components.metrics import Task
 from components.models import get_family
+from components.search.space import Choice, Distribution, parse_distribution
 from components.trial import TrialConfig, TrialResult
 
+Sampling = Literal["grid", "random", "bayesian"]
+_SUBSPACE_KEY = "subspace"
 _MODEL_KEY = "model_name"
 
 
-def _qualified(model_name: str, param: str) -> str:
-    # Families share parameter names with different ranges (n_estimators,
-    # C...), and Optuna needs one distribution per name, so names carry the family.
-    return f"{model_name}.{param}"
+@dataclass(frozen=True)
+class SubSpace:
+    """Hyperparameters searched for some model families; the families' defaults fill the rest."""
+
+    model_names: tuple[str, ...]
+    params: dict[str, Distribution] = field(default_factory=dict)
+
+
+def portfolio_subspaces(model_names: list[str], task: Task) -> list[SubSpace]:
+    """One sub-space per family, each with the family's own search space."""
+    return [SubSpace((name,), get_family(name).search_space(task)) for name in model_names]
+
+
+def _accepts(model_name: str, task: Task, param: str) -> bool:
+    family = get_family(model_name)
+    if param in family.search_space(task):
+        return True
+    try:  # scikit-learn constructors take only their own parameters, so an unknown name fails here
+        family.build(task, {**family.defaults(task), param: None}, 0)
+    except TypeError:
+        return False
+    return True
+
+
+def parse_search_space(raw: dict | list[dict], model_names: list[str], task: Task, sampling: Sampling) -> list[SubSpace]:
+    """Reads a user's search space: one mapping, or a list of mappings for a conditional space.
+
+    A mapping may name its families with ``model_name: {choice: [...]}``;
+    without one it applies to every allowed family that takes all its
+    parameters.
+
+    Raises:
+        ValueError: naming the parameter that is invalid, unknown to its model, or continuous under grid sampling.
+    """
+    subspaces = []
+    for index, block in enumerate(raw if isinstance(raw, list) else [raw]):
+        where = f"search_space[{index}]" if isinstance(raw, list) else "search_space"
+        if not isinstance(block, dict) or not block:
+            raise ValueError(f"{where} must be a non-empty mapping of parameter: distribution; got {block!r}")
+        block = dict(block)
+        params: dict[str, Distribution] = {}
+        for name, value in block.items():
+            if name == _MODEL_KEY:
+                continue
+            try:
+                params[name] = parse_distribution(value)
+            except ValueError as error:
+                raise ValueError(f"{where}.{name}: {error}") from None
+            if sampling == "grid" and params[name].grid_values() is None:
+                raise ValueError(f"{where}.{name}: grid sampling takes only choice and randint; {value!r} is continuous")
+        if _MODEL_KEY in block:
+            models = parse_distribution(block[_MODEL_KEY])
+            if not isinstance(models, Choice):
+                raise ValueError(f"{where}.model_name must be a choice of model names; got {block[_MODEL_KEY]!r}")
+            unknown = [m for m in models.values if m not in model_names]
+            if unknown:
+                raise ValueError(f"{where}.model_name: {', '.join(map(repr, unknown))} not among the allowed models: {', '.join(model_names)}")
+            chosen = list(dict.fromkeys(models.values))
+            for model in chosen:
+                refused = [p for p in params if not _accepts(model, task, p)]
+                if refused:
+                    raise ValueError(f"{where}: model {model} does not take parameter(s) {', '.join(map(repr, refused))}")
+        else:
+            chosen = [m for m in model_names if all(_accepts(m, task, p) for p in params)]
+            if not chosen:
+                raise ValueError(f"{where}: no allowed model takes all of {', '.join(map(repr, params))}; name one with model_name")
+        subspaces.append(SubSpace(tuple(chosen), params))
+    return subspaces
+
+
+def _qualified(index: int, model_name: str, param: str) -> str:
+    # Sub-spaces share parameter names with different ranges, and Optuna needs
+    # one distribution per name, so names carry the sub-space and the family.
+    return f"{index}.{model_name}.{param}"
 
 
 class TrialPlanner:
     """Hands out trial configurations and learns their results.
 
-    The first trials are each family's default configuration (cheap, strong
-    baselines); the rest are sampled.
-
     Args:
-        model_names: Families to choose from.
+        subspaces: What to search (see ``portfolio_subspaces`` and ``parse_search_space``).
         task: The learning task.
         greater_is_better: Direction of the primary metric.
         seed: Makes the sequence of configurations reproducible.
+        sampling: ``grid`` (every combination, in order), ``random`` or ``bayesian`` (TPE).
+        defaults_first: Try each family's default configuration before sampling.
     """
 
-    def __init__(self, model_names: list[str], task: Task, greater_is_better: bool, seed: int):
-        self.model_names = list(model_names)
+    def __init__(
+        self,
+        subspaces: list[SubSpace],
+        task: Task,
+        greater_is_better: bool,
+        seed: int,
+        sampling: Sampling = "random",
+        defaults_first: bool = False,
+    ):
+        self.subspaces = list(subspaces)
         self.task = task
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        self.study = optuna.create_study(
-            direction="maximize" if greater_is_better else "minimize",
-            sampler=optuna.samplers.RandomSampler(seed=seed),
-        )
-        for name in self.model_names:
-            defaults = get_family(name).defaults(task)
-            self.study.enqueue_trial({_MODEL_KEY: name, **{_qualified(name, k): v for k, v in defaults.items()}})
+        self.study = optuna.create_study(direction="maximize" if greater_is_better else "minimize", sampler=self._sampler(sampling, seed))
+        self._n_planned: int | None = None
+        if sampling == "grid":
+            points = self._grid_points()
+            for point in points:
+                self.study.enqueue_trial(point)
+            self._n_planned = len(points)
+        elif defaults_first:
+            for index, subspace in enumerate(self.subspaces):
+                for model in subspace.model_names:
+                    defaults = get_family(model).defaults(task)
+                    fixed = {_qualified(index, model, k): v for k, v in defaults.items() if k in subspace.params}
+                    self.study.enqueue_trial({_SUBSPACE_KEY: index, f"{index}.{_MODEL_KEY}": model, **fixed})
         self._pending: dict[int, optuna.trial.Trial] = {}
 
-    def ask(self, iteration: int) -> TrialConfig:
-        """The next configuration to try, numbered ``iteration``."""
-        trial = self.study.ask()
-        model_name = trial.suggest_categorical(_MODEL_KEY, self.model_names)
-        space = get_family(model_name).search_space(self.task)
-        params = {name: dist.suggest(trial, _qualified(model_name, name)) for name, dist in space.items()}
+    @staticmethod
+    def _sampler(sampling: Sampling, seed: int) -> optuna.samplers.BaseSampler:
+        if sampling == "bayesian":
+            with warnings.catch_warnings():  # multivariate/group TPE is flagged experimental; it is what conditional spaces need
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True, n_startup_trials=8)
+        return optuna.samplers.RandomSampler(seed=seed)
+
+    def _grid_points(self) -> list[dict[str, Any]]:
+        # Optuna's GridSampler needs one flat grid; a conditional space is a
+        # union of grids, so each point is enumerated and enqueued instead.
+        points = []
+        for index, subspace in enumerate(self.subspaces):
+            names = list(subspace.params)
+            for model in subspace.model_names:
+                for values in itertools.product(*(subspace.params[n].grid_values() for n in names)):
+                    fixed = {_qualified(index, model, n): v for n, v in zip(names, values)}
+                    points.append({_SUBSPACE_KEY: index, f"{index}.{_MODEL_KEY}": model, **fixed})
+        return points
+
+    @property
+    def n_planned(self) -> int | None:
+        """How many configurations exist in all (grid sampling), or None when unbounded."""
+        return self._n_planned
+
+    def ask(self, iteration: int) -> TrialConfig | None:
+        """The next configuration to try, numbered ``iteration``; None once a grid is exhausted."""
+        if self._n_planned is not None and iteration >= self._n_planned:
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            trial = self.study.ask()
+            index = trial.suggest_categorical(_SUBSPACE_KEY, list(range(len(self.subspaces))))
+            subspace = self.subspaces[index]
+            model_name = trial.suggest_categorical(f"{index}.{_MODEL_KEY}", list(subspace.model_names))
+            sampled = {name: dist.suggest(trial, _qualified(index, model_name, name)) for name, dist in subspace.params.items()}
         self._pending[iteration] = trial
+        params = {**get_family(model_name).defaults(self.task), **sampled}
         return TrialConfig(iteration=iteration, model_name=model_name, params=params)
 
     def tell(self, result: TrialResult) -> None:

@@ -46,6 +46,11 @@ def test_defaults_follow_azure():
         ({"scoring": {"schedule": "0 3 * * *"}}, ["scoring.schedule needs scoring.input"]),
         ({"name": "has space"}, ["name", "given: 'has space'"]),
         ({"ignore_columns": ["churn"]}, ["ignore_columns names the target"]),
+        ({"sweep": {"sampling": "grid"}}, ["sweep.sampling: grid needs a sweep.search_space"]),
+        ({"sweep": {"sampling": "anneal"}}, ["sweep.sampling", "'grid', 'random' or 'bayesian'", "given: 'anneal'"]),
+        ({"sweep": {"search_space": {"learning_rate": {"uniform": [0.3, 0.1]}}}}, ["sweep.search_space.learning_rate: low must be below high"]),
+        ({"sweep": {"search_space": {"model_name": ["KNN"], "C": [1.0]}}}, ["model KNN does not take parameter(s) 'C'"]),
+        ({"sweep": {"early_termination": {"policy": "bandit"}}}, ["sweep.early_termination", "not available"]),
     ],
 )
 def test_bad_specs_are_refused_with_the_key_the_rule_and_the_value(change, expected):
@@ -80,3 +85,16 @@ def test_spec_is_frozen():
     spec = build_spec(BASE)
     with pytest.raises(Exception):
         spec.name = "other"
+
+
+def test_sweep_search_space_from_yaml(tmp_path):
+    path = tmp_path / "exp.yaml"
+    path.write_text(
+        "name: s\ntask: classification\ntraining_data: d.csv\ntarget_column: y\n"
+        "sweep:\n  sampling: random\n  search_space:\n"
+        "    - {model_name: {choice: [RandomForest]}, n_estimators: {randint: [300]}}\n"
+        "    - {model_name: {choice: [KNN]}, n_neighbors: {quniform: [1, 30, 1]}}\n"
+    )
+    subspaces = load_spec(path).search_subspaces()
+    assert [s.model_names for s in subspaces] == [("RandomForest",), ("KNN",)]
+    assert build_spec(BASE).sweep.sampling == "bayesian"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
@@ -123,3 +125,15 @@ def test_a_yaml_path_is_accepted_and_bad_data_fails_before_any_run(services, tmp
     with pytest.raises(JidoError, match="'empty' are entirely empty"):
         train(str(tmp_path / "spec.yaml"))
     assert MlflowClient(tracking_uri).get_experiment_by_name("badcols") is None  # nothing half-written
+
+
+def test_a_grid_sweep_runs_each_combination_once(services, cancer_csv):
+    spec = cancer_spec(
+        cancer_csv, services, name="grid", limits={"iterations": 50, "max_concurrent_iterations": 2},
+        sweep={"sampling": "grid", "search_space": {"model_name": ["LogisticRegression"], "C": [0.01, 1.0], "class_weight": [None, "balanced"]}},
+    )
+    result = train(spec)
+    assert len(result.leaderboard) == 4
+    assert {(json.loads(r["params"])["C"], json.loads(r["params"])["class_weight"]) for r in result.leaderboard} == {
+        (0.01, None), (0.01, "balanced"), (1.0, None), (1.0, "balanced")
+    }
