@@ -42,18 +42,23 @@ class Leaderboard:
         return best
 
     def ranked(self) -> list[TrialResult]:
-        """Completed trials best first, then failed ones by iteration."""
+        """Completed trials best first, then early-terminated ones by their last metric, then failed ones."""
         metric = get_metric(self.metric_name)
-        completed = [r for r in self.results if r.status == "completed"]
-        completed.sort(key=lambda r: (-r.metric if metric.greater_is_better else r.metric, r.iteration))
-        failed = sorted((r for r in self.results if r.status != "completed"), key=lambda r: r.iteration)
-        return completed + failed
+
+        def by_metric(status: str) -> list[TrialResult]:
+            chosen = [r for r in self.results if r.status == status]
+            return sorted(chosen, key=lambda r: (-r.metric if metric.greater_is_better else r.metric, r.iteration))
+
+        failed = sorted((r for r in self.results if r.status == "failed"), key=lambda r: r.iteration)
+        return by_metric("completed") + by_metric("early_terminated") + failed
 
     def progress_row(self, result: TrialResult, pipeline: str) -> str:
         """One line of Azure's progress table for a trial that just finished."""
         best = self.best()
         value = f"{result.metric:.4f}" if result.metric is not None else result.status.upper()
         best_value = f"{best.metric:.4f}" if best else "nan"
+        if result.status == "early_terminated":
+            pipeline = f"{pipeline[:26]} [stopped early]"
         return f"{result.iteration:>9}   {pipeline[:40]:<40} {_clock(result.duration_s):>10} {value:>10} {best_value:>10}"
 
     def table(self) -> list[dict]:
@@ -83,5 +88,5 @@ class Leaderboard:
     def load(cls, path: str | Path) -> "Leaderboard":
         """Reads a leaderboard written by :meth:`save`."""
         payload = json.loads(Path(path).read_text(encoding="utf-8"))
-        results = [TrialResult(**{**r, "fold_metrics": tuple(r["fold_metrics"])}) for r in payload["results"]]
+        results = [TrialResult(**{**r, "fold_metrics": tuple(r["fold_metrics"]), "curve": tuple(r.get("curve", ()))}) for r in payload["results"]]
         return cls(payload["metric_name"], results)

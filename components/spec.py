@@ -8,7 +8,7 @@ and what was given.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -52,6 +52,30 @@ class Retraining(_Strict):
     schedule: str | None = Field(None, description="Cron schedule of retraining, e.g. '0 2 * * 0'.")
 
 
+class EarlyTermination(_Strict):
+    """An early termination policy, with Azure's parameter names (ASHA and Hyperband take Optuna's)."""
+
+    policy: Literal["bandit", "median_stopping", "truncation_selection", "asha", "hyperband"]
+    slack_factor: float | None = Field(None, gt=0, description="bandit: allowed ratio to the best trial.")
+    slack_amount: float | None = Field(None, gt=0, description="bandit: allowed distance to the best trial.")
+    evaluation_interval: int = Field(1, ge=1, description="Steps between evaluations.")
+    delay_evaluation: int = Field(0, ge=0, description="Steps before the first evaluation.")
+    truncation_percentage: int = Field(5, ge=1, le=99, description="truncation_selection: share of trials cut at each evaluation.")
+    min_resource: int = Field(1, ge=1, description="asha/hyperband: steps every trial gets.")
+    reduction_factor: int = Field(3, ge=2, description="asha/hyperband: 1/reduction_factor of trials go on at each rung.")
+
+    @model_validator(mode="after")
+    def _check(self) -> "EarlyTermination":
+        self.build()
+        return self
+
+    def build(self):
+        """The policy object (an Optuna pruner)."""
+        from components.search.termination import make_policy
+
+        return make_policy(**self.model_dump())
+
+
 class Sweep(_Strict):
     """How configurations are sampled; without a search space, the portfolio's own spaces are searched."""
 
@@ -59,7 +83,7 @@ class Sweep(_Strict):
     search_space: dict[str, Any] | list[dict[str, Any]] | None = Field(
         None, description="Parameter: distribution (Azure names); a list of such mappings makes a conditional space."
     )
-    early_termination: dict[str, Any] | None = Field(None, description="Early termination policy (not available yet).")
+    early_termination: EarlyTermination | None = Field(None, description="Stops weak trials early, on the metrics they report per stage.")
 
 
 class ExperimentSpec(_Strict):
@@ -126,8 +150,6 @@ class ExperimentSpec(_Strict):
         """The sweep's search space, parsed: the user's, or each allowed family's own."""
         from components.search.sampler import parse_search_space, portfolio_subspaces
 
-        if self.sweep.early_termination:
-            raise ValueError("sweep.early_termination: early termination policies are not available in this version; remove the key")
         if self.sweep.search_space is None:
             if self.sweep.sampling == "grid":
                 raise ValueError("sweep.sampling: grid needs a sweep.search_space of choice/randint values (the portfolio's spaces are continuous)")
@@ -160,10 +182,14 @@ def _allowed_keys(parent: tuple) -> list[str]:
     """The field names of the (nested) spec section at ``parent``."""
     model: type[BaseModel] = ExperimentSpec
     for part in parent:
-        annotation = model.model_fields[str(part)].annotation
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        if str(part) not in model.model_fields:
             return []
-        model = annotation
+        annotation = model.model_fields[str(part)].annotation
+        candidates = [annotation, *get_args(annotation)]  # `Section | None` names its section among its args
+        sections = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if not sections:
+            return []
+        model = sections[0]
     return list(model.model_fields)
 
 

@@ -19,6 +19,7 @@ from components.leaderboard import Leaderboard
 from components.trial import TrialResult
 
 _MAX_TAG = 4000
+_RUN_STATUS = {"completed": "FINISHED", "early_terminated": "KILLED", "failed": "FAILED"}
 
 
 class ExperimentTracker:
@@ -59,9 +60,10 @@ class ExperimentTracker:
         if result.metric is not None:
             metrics.append(MlflowMetric(metric_name, result.metric, now, 0))
             metrics += [MlflowMetric(f"{metric_name}_fold", v, now, i) for i, v in enumerate(result.fold_metrics)]
+        metrics += [MlflowMetric(f"{metric_name}_curve", v, now, step) for step, v in enumerate(result.curve, start=1)]
         params = [Param("model_name", result.model_name)] + [Param(k, json.dumps(v)) for k, v in result.params.items()]
         self.client.log_batch(run.info.run_id, metrics=metrics, params=params)
-        self.client.set_terminated(run.info.run_id, "FINISHED" if result.status == "completed" else "FAILED")
+        self.client.set_terminated(run.info.run_id, _RUN_STATUS[result.status])
         return run.info.run_id
 
     def log_leaderboard(self, board: Leaderboard) -> None:

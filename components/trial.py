@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,10 @@ from components.featurize import AutoFeaturizer
 from components.metrics import Metric, Task
 from components.models import get_family
 
-TrialStatus = Literal["completed", "failed"]
+TrialStatus = Literal["completed", "early_terminated", "failed"]
+
+# Called after each stage with (metric so far, step); True means "stop this trial".
+Reporter = Callable[[float, int], bool]
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class TrialResult:
     duration_s: float
     error: str | None = None
     fold_metrics: tuple[float, ...] = ()
+    curve: tuple[float, ...] = ()
 
 
 def build_pipeline(model_name: str, task: Task, params: dict[str, Any], seed: int) -> Pipeline:
@@ -85,18 +89,57 @@ def evaluate_pipeline(
     return tuple(scores)
 
 
-def run_trial(config: TrialConfig, X: pd.DataFrame, y: pd.Series, plan: SplitPlan, metric: Metric, seed: int) -> TrialResult:
-    """Runs one trial; an exception inside it becomes a failed result, not a crash."""
+def evaluate_staged(
+    pipeline: Pipeline, stages: list[dict[str, Any]], X: pd.DataFrame, y: pd.Series, plan: SplitPlan, metric: Metric, reporter: Reporter
+) -> tuple[tuple[float, ...], tuple[float, ...], bool]:
+    """Grows the estimator stage by stage on every fold, reporting the mean metric after each stage.
+
+    The featurizer is fitted once per fold; the estimator is warm-started.
+    Returns the curve, the last stage's fold metrics and whether the reporter stopped the trial.
+    """
+    classes = np.sort(np.asarray(pd.unique(y))) if metric.task == "classification" else None
+    folds = []
+    for train_rows, valid_rows in plan:
+        featurizer = clone(pipeline.named_steps["featurize"]).fit(X.iloc[train_rows], y.iloc[train_rows])
+        folds.append(
+            (featurizer.transform(X.iloc[train_rows]), y.iloc[train_rows], featurizer.transform(X.iloc[valid_rows]), y.iloc[valid_rows], clone(pipeline.named_steps["model"]))
+        )
+    curve: list[float] = []
+    scores: list[float] = []
+    for step, stage in enumerate(stages, start=1):
+        scores = []
+        for X_train, y_train, X_valid, y_valid, model in folds:
+            model.set_params(**stage).fit(X_train, y_train)
+            scores.append(metric.score(y_valid.to_numpy(), predict_for_metric(model, X_valid, metric, classes), classes))
+        curve.append(float(np.mean(scores)))
+        if step < len(stages) and reporter(curve[-1], step):
+            return tuple(curve), tuple(scores), True
+    return tuple(curve), tuple(scores), False
+
+
+def run_trial(
+    config: TrialConfig, X: pd.DataFrame, y: pd.Series, plan: SplitPlan, metric: Metric, seed: int, reporter: Reporter | None = None
+) -> TrialResult:
+    """Runs one trial; an exception inside it becomes a failed result, not a crash.
+
+    With a ``reporter``, a family that grows in stages reports its metric after
+    each stage and stops when the reporter says so (status ``early_terminated``).
+    """
     started = time.perf_counter()
     try:
-        pipeline = build_pipeline(config.model_name, metric.task, config.params, seed)
-        fold_metrics = evaluate_pipeline(pipeline, X, y, plan, metric)
+        family = get_family(config.model_name)
+        stages = family.stages(metric.task, config.params) if reporter is not None else None
+        curve, stopped = (), False
+        if stages:
+            pipeline = build_pipeline(config.model_name, metric.task, {**config.params, **stages[0]}, seed)
+            curve, fold_metrics, stopped = evaluate_staged(pipeline, stages, X, y, plan, metric, reporter)
+        else:
+            fold_metrics = evaluate_pipeline(build_pipeline(config.model_name, metric.task, config.params, seed), X, y, plan, metric)
         value = float(np.mean(fold_metrics))
         if not np.isfinite(value):
             raise ValueError(f"the metric is not finite ({value})")
-        return TrialResult(
-            config.iteration, config.model_name, config.params, "completed", value, time.perf_counter() - started, None, fold_metrics
-        )
+        status: TrialStatus = "early_terminated" if stopped else "completed"
+        return TrialResult(config.iteration, config.model_name, config.params, status, value, time.perf_counter() - started, None, fold_metrics, curve)
     except Exception as error:  # a failed trial is recorded with its reason; the experiment goes on
         reason = f"{type(error).__name__}: {error}"
         detail = traceback.format_exc(limit=3)

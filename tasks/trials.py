@@ -63,6 +63,13 @@ def _stop(client, future, logger) -> None:
             logger.warning("could not restart worker %s to stop trial %s: %s", running_on, future.key, error)
 
 
+def _scheduler_storage(client):
+    """An Optuna storage on the Dask scheduler, reachable from every worker."""
+    from optuna_integration.dask import DaskStorage
+
+    return DaskStorage(client=client)
+
+
 def _first_completed(futures: list, timeout_s: float) -> set:
     """The futures done within ``timeout_s`` (possibly none), waiting for the first one to finish."""
     from distributed import wait
@@ -90,10 +97,6 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
     logger = task_logger()
     metric = get_metric(spec.metric_name())
     limits = spec.limits
-    planner = TrialPlanner(
-        spec.search_subspaces(), spec.task, metric.greater_is_better, spec.seed, spec.sweep.sampling, defaults_first=spec.sweep.search_space is None
-    )
-    n_trials = min(limits.iterations, planner.n_planned or limits.iterations)
     tracker = ExperimentTracker(tracking_uri(), spec.name)
     tracker.parent_run_id = parent_run_id
     board = Leaderboard(metric.name)
@@ -103,6 +106,19 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
     trial_timeout = limits.iteration_timeout_minutes * 60 if limits.iteration_timeout_minutes else math.inf
 
     with dask_client(spec) as client:
+        policy = spec.sweep.early_termination
+        planner = TrialPlanner(
+            spec.search_subspaces(),
+            spec.task,
+            metric.greater_is_better,
+            spec.seed,
+            spec.sweep.sampling,
+            defaults_first=spec.sweep.search_space is None,
+            pruner=policy.build() if policy else None,
+            # With a policy, trials report from the workers: the study then lives on the scheduler.
+            storage=_scheduler_storage(client) if policy else None,
+        )
+        n_trials = min(limits.iterations, planner.n_planned or limits.iterations)
         slots = min(limits.max_concurrent_iterations, sum(client.nthreads().values()) or 1)
         X, y, plan = client.scatter([data.X, data.y, data.plan], broadcast=True)
         running: dict = {}  # future -> (config, start time)
@@ -114,6 +130,8 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
             planner.tell(result)
             tracker.log_trial(result, metric.name, config.describe())
             print(board.progress_row(result, config.describe()), flush=True)
+            if result.status == "early_terminated":
+                logger.info("trial %d (%s) stopped early after %d steps", result.iteration, config.model_name, len(result.curve))
             if result.status == "failed":
                 logger.warning("trial %d (%s) failed: %s", result.iteration, config.model_name, (result.error or "").splitlines()[0])
             update_progress_artifact(progress_id, 100.0 * len(board.results) / n_trials)
@@ -122,7 +140,8 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
             now = time.monotonic()
             while n_started < n_trials and len(running) < slots and now < deadline:
                 config = planner.ask(n_started)
-                future = client.submit(run_trial, config, X, y, plan, metric, spec.seed, key=f"trial-{n_started}-{parent_run_id}", pure=False)
+                reporter = planner.reporter(n_started)
+                future = client.submit(run_trial, config, X, y, plan, metric, spec.seed, reporter, key=f"trial-{n_started}-{parent_run_id}", pure=False)
                 running[future] = (config, now)
                 n_started += 1
             if not running:

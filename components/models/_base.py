@@ -37,3 +37,17 @@ class ModelFamily(ABC):
     @abstractmethod
     def build(self, task: Task, params: dict[str, Any], seed: int) -> BaseEstimator:
         """An unfitted estimator for ``task`` with ``params`` applied."""
+
+    def stages(self, task: Task, params: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Parameter updates that grow a warm-started estimator step by step, or None when it cannot.
+
+        A family that returns stages reports a metric after each one, so early
+        termination can stop it part-way.
+        """
+        return None
+
+
+def growth_stages(param: str, total: int, n_stages: int = 10) -> list[dict[str, Any]]:
+    """Warm-start stages that grow ``param`` (trees, boosting rounds) to ``total`` in up to ``n_stages`` steps."""
+    sizes = sorted({max(1, -(-total * k // n_stages)) for k in range(1, n_stages + 1)})
+    return [{param: size, "warm_start": True} for size in sizes]

@@ -14,7 +14,7 @@ from sklearn.ensemble import (
 )
 
 from components.metrics import Task
-from components.models._base import ModelFamily
+from components.models._base import ModelFamily, growth_stages
 from components.search.space import Choice, Distribution, FloatRange, IntRange
 
 
@@ -34,6 +34,9 @@ class _ForestFamily(ModelFamily):
 
     def build(self, task: Task, params: dict[str, Any], seed: int):
         return self._estimators[task](random_state=seed, n_jobs=1, **params)
+
+    def stages(self, task: Task, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return growth_stages("n_estimators", params["n_estimators"])
 
 
 class RandomForestFamily(_ForestFamily):
@@ -66,3 +69,6 @@ class HistGradientBoostingFamily(ModelFamily):
     def build(self, task: Task, params: dict[str, Any], seed: int):
         estimator = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
         return estimator(random_state=seed, **params)
+
+    def stages(self, task: Task, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return growth_stages("max_iter", params["max_iter"])

@@ -99,6 +99,26 @@ def _qualified(index: int, model_name: str, param: str) -> str:
     return f"{index}.{model_name}.{param}"
 
 
+@dataclass
+class StudyReporter:
+    """Reports a trial's intermediate metric to the study and asks its pruner whether to stop.
+
+    It travels with the trial to a Dask worker; the study's storage must be
+    reachable from there (Optuna's ``DaskStorage`` lives on the scheduler).
+    """
+
+    storage: Any
+    study_name: str
+    trial_id: int
+    pruner: optuna.pruners.BasePruner
+
+    def __call__(self, value: float, step: int) -> bool:
+        study = optuna.load_study(study_name=self.study_name, storage=self.storage, pruner=self.pruner)
+        trial = optuna.Trial(study, self.trial_id)
+        trial.report(value, step)
+        return trial.should_prune()
+
+
 class TrialPlanner:
     """Hands out trial configurations and learns their results.
 
@@ -109,6 +129,9 @@ class TrialPlanner:
         seed: Makes the sequence of configurations reproducible.
         sampling: ``grid`` (every combination, in order), ``random`` or ``bayesian`` (TPE).
         defaults_first: Try each family's default configuration before sampling.
+        pruner: Early termination policy; trials then report intermediate metrics.
+        storage: Optuna storage of the study (in memory when None); it must reach
+            the workers when a pruner is set.
     """
 
     def __init__(
@@ -119,11 +142,19 @@ class TrialPlanner:
         seed: int,
         sampling: Sampling = "random",
         defaults_first: bool = False,
+        pruner: optuna.pruners.BasePruner | None = None,
+        storage: Any = None,
     ):
         self.subspaces = list(subspaces)
         self.task = task
+        self.pruner = pruner
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        self.study = optuna.create_study(direction="maximize" if greater_is_better else "minimize", sampler=self._sampler(sampling, seed))
+        self.study = optuna.create_study(
+            direction="maximize" if greater_is_better else "minimize",
+            sampler=self._sampler(sampling, seed),
+            pruner=pruner or optuna.pruners.NopPruner(),
+            storage=storage,
+        )
         self._n_planned: int | None = None
         if sampling == "grid":
             points = self._grid_points()
@@ -178,10 +209,19 @@ class TrialPlanner:
         params = {**get_family(model_name).defaults(self.task), **sampled}
         return TrialConfig(iteration=iteration, model_name=model_name, params=params)
 
+    def reporter(self, iteration: int) -> StudyReporter | None:
+        """What trial ``iteration`` reports its intermediate metrics to, when a policy is set."""
+        if self.pruner is None:
+            return None
+        trial = self._pending[iteration]
+        return StudyReporter(self.study._storage, self.study.study_name, trial._trial_id, self.pruner)
+
     def tell(self, result: TrialResult) -> None:
         """Records a finished trial so the sampler can learn from it."""
         trial = self._pending.pop(result.iteration)
         if result.status == "completed":
             self.study.tell(trial, result.metric)
+        elif result.status == "early_terminated":
+            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)

@@ -50,7 +50,9 @@ def test_defaults_follow_azure():
         ({"sweep": {"sampling": "anneal"}}, ["sweep.sampling", "'grid', 'random' or 'bayesian'", "given: 'anneal'"]),
         ({"sweep": {"search_space": {"learning_rate": {"uniform": [0.3, 0.1]}}}}, ["sweep.search_space.learning_rate: low must be below high"]),
         ({"sweep": {"search_space": {"model_name": ["KNN"], "C": [1.0]}}}, ["model KNN does not take parameter(s) 'C'"]),
-        ({"sweep": {"early_termination": {"policy": "bandit"}}}, ["sweep.early_termination", "not available"]),
+        ({"sweep": {"early_termination": {"policy": "bandit"}}}, ["exactly one of slack_factor and slack_amount"]),
+        ({"sweep": {"early_termination": {"policy": "bandit", "slack_factor": 0.1, "slack": 1}}}, ["unknown key 'sweep.early_termination.slack'", "slack_amount"]),
+        ({"sweep": {"early_termination": {"policy": "median"}}}, ["sweep.early_termination.policy", "given: 'median'"]),
     ],
 )
 def test_bad_specs_are_refused_with_the_key_the_rule_and_the_value(change, expected):

@@ -44,3 +44,30 @@ def test_probability_metrics_survive_a_class_missing_from_a_fold():
     plan = plan_split(y, "classification", 0, n_cross_validations=2)
     result = run_trial(TrialConfig(0, "KNN", {"n_neighbors": 1, "weights": "uniform"}), X, y, plan, get_metric("log_loss"), 0)
     assert result.status == "completed", result.error
+
+
+def test_staged_families_report_each_stage_and_stop_when_told(learning):
+    X, y = learning
+    plan = plan_split(y, "classification", 0, n_cross_validations=2)
+    config = TrialConfig(0, "RandomForest", {"n_estimators": 40, "max_features": "sqrt", "min_samples_leaf": 1})
+    reports = []
+
+    def stop_at_three(value, step):
+        reports.append((step, value))
+        return step == 3
+
+    stopped = run_trial(config, X, y, plan, get_metric("accuracy"), 0, stop_at_three)
+    assert stopped.status == "early_terminated" and len(stopped.curve) == 3 and [s for s, _ in reports] == [1, 2, 3]
+    assert stopped.metric == pytest.approx(stopped.curve[-1])
+
+    full = run_trial(config, X, y, plan, get_metric("accuracy"), 0, lambda value, step: False)
+    assert full.status == "completed" and len(full.curve) == 10 and full.metric == pytest.approx(full.curve[-1])
+    # Growing the forest in stages gives the forest fitted in one go.
+    assert full.metric == pytest.approx(run_trial(config, X, y, plan, get_metric("accuracy"), 0).metric)
+
+
+def test_families_without_stages_ignore_the_reporter(learning):
+    X, y = learning
+    plan = plan_split(y, "classification", 0, validation_size=0.3)
+    result = run_trial(TrialConfig(0, "KNN", {"n_neighbors": 5, "weights": "uniform"}), X, y, plan, get_metric("accuracy"), 0, lambda v, s: True)
+    assert result.status == "completed" and result.curve == ()

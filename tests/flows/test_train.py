@@ -137,3 +137,19 @@ def test_a_grid_sweep_runs_each_combination_once(services, cancer_csv):
     assert {(json.loads(r["params"])["C"], json.loads(r["params"])["class_weight"]) for r in result.leaderboard} == {
         (0.01, None), (0.01, "balanced"), (1.0, None), (1.0, "balanced")
     }
+
+
+def test_early_termination_stops_weak_trials_on_the_workers(services, cancer_csv, tracking_uri):
+    spec = cancer_spec(
+        cancer_csv, services, name="pruned", allowed_models=["RandomForest", "HistGradientBoosting"],
+        limits={"iterations": 8, "max_concurrent_iterations": 1},
+        sweep={"sampling": "random", "early_termination": {"policy": "bandit", "slack_amount": 0.002, "delay_evaluation": 2}},
+    )
+    result = train(spec)
+    statuses = [row["status"] for row in result.leaderboard]
+    assert "early_terminated" in statuses and statuses[0] == "completed"
+    _, children = _runs(tracking_uri, "pruned")
+    stopped = [c for c in children if c.data.tags["jido.status"] == "early_terminated"]
+    assert stopped and all(c.info.status == "KILLED" for c in stopped)
+    history = MlflowClient(tracking_uri).get_metric_history(stopped[0].info.run_id, "AUC_weighted_curve")
+    assert 2 <= len(history) < 10  # stopped after the delay, before its last stage
