@@ -69,7 +69,7 @@ def predict_for_metric(pipeline: Pipeline, X: pd.DataFrame, metric: Metric, clas
         return pipeline.predict(X)
     proba = pipeline.predict_proba(X)
     seen = list(pipeline.classes_)
-    aligned = np.zeros((len(X), len(classes)))
+    aligned = np.zeros((X.shape[0], len(classes)))
     for j, label in enumerate(classes):
         if label in seen:
             aligned[:, j] = proba[:, seen.index(label)]

@@ -62,6 +62,8 @@ def test_staged_families_report_each_stage_and_stop_when_told(learning):
 
     full = run_trial(config, X, y, plan, get_metric("accuracy"), 0, lambda value, step: False)
     assert full.status == "completed" and len(full.curve) == 10 and full.metric == pytest.approx(full.curve[-1])
+    # Probability metrics on sparse features (the text column) work stage by stage too.
+    assert run_trial(config, X, y, plan, get_metric("AUC_weighted"), 0, lambda value, step: False).status == "completed"
     # Growing the forest in stages gives the forest fitted in one go.
     assert full.metric == pytest.approx(run_trial(config, X, y, plan, get_metric("accuracy"), 0).metric)
 
