@@ -32,6 +32,7 @@ from tasks.settings import artifact_key, tracking_uri, task_logger
 @contextmanager
 def dask_client(spec: ExperimentSpec) -> Iterator["distributed.Client"]:  # noqa: F821
     """A client of the scheduler at ``compute.address``, or of a LocalCluster started for this experiment."""
+    import dask
     from distributed import Client, LocalCluster
 
     if spec.compute.address:
@@ -45,8 +46,10 @@ def dask_client(spec: ExperimentSpec) -> Iterator["distributed.Client"]:  # noqa
     logging.getLogger("distributed").setLevel(logging.WARNING)
     n_workers = spec.compute.n_workers or max(1, min(os.cpu_count() or 1, spec.limits.max_concurrent_iterations))
     # One thread per worker: a trial that must be stopped is stopped by
-    # restarting its worker, which then touches no other trial.
-    with LocalCluster(
+    # restarting its worker, which then touches no other trial. A trial whose
+    # worker dies (a crash, sys.exit, running out of memory) is not retried:
+    # it would die again, and the nanny has already replaced the worker.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), LocalCluster(
         n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
     ) as cluster, Client(cluster) as client:
         yield client
@@ -61,6 +64,21 @@ def _stop(client, future, logger) -> None:
             client.restart_workers(running_on, timeout=60)
         except Exception as error:  # a worker without a nanny cannot be restarted; say so, keep going
             logger.warning("could not restart worker %s to stop trial %s: %s", running_on, future.key, error)
+
+
+def _free_workers(client) -> list[str]:
+    """Workers with a thread that runs no trial.
+
+    A new trial goes to one of them, never queued behind a running trial: a
+    trial that kills its worker would take a queued one down with it.
+    """
+    threads = client.nthreads()
+    processing = client.processing()
+    return [w for w, n in threads.items() if sum(str(k).startswith("trial-") for k in processing.get(w, ())) < n]
+
+
+def _identity(value):
+    return value
 
 
 def _scheduler_storage(client):
@@ -80,6 +98,14 @@ def _first_completed(futures: list, timeout_s: float) -> set:
         return wait(futures, timeout=timeout_s, return_when="FIRST_COMPLETED").done
     except TimeoutError:
         return set()
+
+
+def _worker_error(error: BaseException) -> str:
+    from distributed import KilledWorker
+
+    if isinstance(error, KilledWorker):
+        return "the trial's worker process died (a crash, sys.exit or running out of memory); the worker was replaced"
+    return f"worker error: {error!r}"
 
 
 def _stopped(config: TrialConfig, started: float, reason: str) -> TrialResult:
@@ -120,7 +146,9 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         )
         n_trials = min(limits.iterations, planner.n_planned or limits.iterations)
         slots = min(limits.max_concurrent_iterations, sum(client.nthreads().values()) or 1)
-        X, y, plan = client.scatter([data.X, data.y, data.plan], broadcast=True)
+        # Shipped as tasks, not scattered: the scheduler can recompute a task's
+        # result when the worker holding it dies, but scattered data is lost.
+        X, y, plan = (client.submit(_identity, part, pure=False) for part in (data.X, data.y, data.plan))
         running: dict = {}  # future -> (config, start time)
         n_started = 0
         print(PROGRESS_HEADER, flush=True)
@@ -139,19 +167,28 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         while True:
             now = time.monotonic()
             while n_started < n_trials and len(running) < slots and now < deadline:
+                free = _free_workers(client)
+                if not free:  # a worker is being replaced; wait rather than queue behind a running trial
+                    break
                 config = planner.ask(n_started)
                 reporter = planner.reporter(n_started)
-                future = client.submit(run_trial, config, X, y, plan, metric, spec.seed, reporter, key=f"trial-{n_started}-{parent_run_id}", pure=False)
+                future = client.submit(
+                    run_trial, config, X, y, plan, metric, spec.seed, reporter,
+                    key=f"trial-{n_started}-{parent_run_id}", pure=False, workers=free, allow_other_workers=True,
+                )
                 running[future] = (config, now)
                 n_started += 1
             if not running:
-                break
+                if n_started >= n_trials or time.monotonic() >= deadline:
+                    break
+                time.sleep(0.2)  # every worker is being replaced; the nanny brings them back
+                continue
             next_stop = min([deadline] + [t0 + trial_timeout for _, t0 in running.values()])
             wait_s = max(0.0, min(next_stop - time.monotonic(), 5.0))
             done = _first_completed(list(running), wait_s)
             for future in done:
                 config, t0 = running.pop(future)
-                result = future.result() if future.status == "finished" else _stopped(config, t0, f"worker error: {future.exception()!r}")
+                result = future.result() if future.status == "finished" else _stopped(config, t0, _worker_error(future.exception()))
                 finish(result, config)
             now = time.monotonic()
             for future, (config, t0) in list(running.items()):

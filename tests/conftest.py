@@ -45,9 +45,13 @@ def prefect_api():
 @pytest.fixture(scope="session")
 def dask_address() -> str:
     """A real Dask LocalCluster, reached by address the way a user's own scheduler is."""
+    import dask
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    # Configured like the LocalCluster jido starts: a trial that kills its worker is not retried.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
         yield cluster.scheduler_address
 
 

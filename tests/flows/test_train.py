@@ -106,7 +106,7 @@ def test_trials_past_their_timeout_are_stopped_and_recorded(services, cancer_csv
 def test_experiment_timeout_stops_starting_trials(services, cancer_csv):
     spec = cancer_spec(
         cancer_csv, services, name="budget", allowed_models=["LogisticRegression", "SGD"],
-        limits={"iterations": 1000, "max_concurrent_iterations": 2, "experiment_timeout_hours": 0.001},
+        limits={"iterations": 1000, "max_concurrent_iterations": 2, "experiment_timeout_hours": 0.003},
     )
     result = train(spec)
     assert 1 <= len(result.leaderboard) < 1000
@@ -153,3 +153,37 @@ def test_early_termination_stops_weak_trials_on_the_workers(services, cancer_csv
     assert stopped and all(c.info.status == "KILLED" for c in stopped)
     history = MlflowClient(tracking_uri).get_metric_history(stopped[0].info.run_id, "AUC_weighted_curve")
     assert 2 <= len(history) < 10  # stopped after the delay, before its last stage
+
+
+def test_a_trial_that_ends_its_process_is_failed_and_its_worker_replaced(services, cancer_csv, tracking_uri):
+    from distributed import Client
+
+    from components.models import REGISTRY
+    from tests.support.crashing import CrashingFamily, RegisterCrashingFamily, register
+
+    register()
+    with Client(services) as client:
+        client.register_plugin(RegisterCrashingFamily())
+    try:
+        _crash_and_check(services, cancer_csv)
+    finally:
+        REGISTRY.pop(CrashingFamily.name)
+
+
+def _crash_and_check(services, cancer_csv):
+    from distributed import Client
+
+    spec = cancer_spec(
+        cancer_csv, services, name="crashing", allowed_models=["Crashing", "LogisticRegression"],
+        limits={"iterations": 5, "max_concurrent_iterations": 2},
+        sweep={"sampling": "grid", "search_space": [{"model_name": ["Crashing"], "how": ["crash", "exit"]}, {"model_name": ["LogisticRegression"], "C": [0.1, 1.0, 10.0]}]},
+    )
+    result = train(spec)
+    by_status = {}
+    for row in result.leaderboard:
+        by_status.setdefault(row["status"], []).append(row)
+    assert len(by_status["failed"]) == 2 and all(r["model"] == "Crashing" for r in by_status["failed"])
+    assert all("worker process died" in r["error"] for r in by_status["failed"])
+    assert len(by_status["completed"]) == 3  # the other trials ran on the replaced workers
+    with Client(services) as client:
+        assert len(client.scheduler_info()["workers"]) == 2

@@ -1,0 +1,52 @@
+"""A model family whose fit ends its own process, to test that trials are isolated from each other.
+
+It stands in for real failures that cannot be staged on demand: a native crash,
+a library calling sys.exit, the kernel's out-of-memory killer.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from distributed.diagnostics.plugin import WorkerPlugin
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from components.models import REGISTRY, ModelFamily
+from components.search.space import Choice
+
+
+class ProcessEnder(ClassifierMixin, BaseEstimator):
+    def __init__(self, how: str = "crash"):
+        self.how = how
+
+    def fit(self, X, y):
+        if self.how == "exit":
+            sys.exit(3)
+        os._exit(1)
+
+
+class CrashingFamily(ModelFamily):
+    name = "Crashing"
+    tasks = frozenset({"classification"})
+
+    def search_space(self, task):
+        return {"how": Choice(("crash", "exit"))}
+
+    def defaults(self, task) -> dict[str, Any]:
+        return {"how": "crash"}
+
+    def build(self, task, params, seed):
+        return ProcessEnder(**params)
+
+
+def register() -> None:
+    REGISTRY.setdefault(CrashingFamily.name, CrashingFamily())
+
+
+class RegisterCrashingFamily(WorkerPlugin):
+    """Registers the family on every worker, replacements included."""
+
+    def setup(self, worker) -> None:
+        register()
