@@ -36,6 +36,26 @@ class Compute(_Strict):
 
     address: str | None = Field(None, description="An existing Dask scheduler, e.g. tcp://10.0.0.5:8786. None starts a LocalCluster.")
     n_workers: int | None = Field(None, ge=1, le=1024, description="Workers of the LocalCluster; default: min(cores, max_concurrent_iterations).")
+    cluster_class: str | None = Field(
+        None, description="A Dask cluster class to start instead, e.g. dask_jobqueue.SLURMCluster or dask_kubernetes.operator.KubeCluster."
+    )
+    cluster_kwargs: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of cluster_class.")
+
+    @model_validator(mode="after")
+    def _check_cluster(self) -> "Compute":
+        if self.address and self.cluster_class:
+            raise ValueError("compute: give address (an existing scheduler) or cluster_class (a cluster to start), not both")
+        if self.cluster_kwargs and not self.cluster_class:
+            raise ValueError("compute.cluster_kwargs needs compute.cluster_class")
+        if self.cluster_class:
+            import importlib.util
+
+            module, _, name = self.cluster_class.rpartition(".")
+            if not module or not name:
+                raise ValueError(f"compute.cluster_class must be a dotted path like dask_jobqueue.SLURMCluster; got {self.cluster_class!r}")
+            if importlib.util.find_spec(module.split(".")[0]) is None:
+                raise ValueError(f"compute.cluster_class: package {module.split('.')[0]!r} is not installed (given {self.cluster_class!r})")
+        return self
 
 
 class Scoring(_Strict):

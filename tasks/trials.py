@@ -7,10 +7,13 @@ would dominate sub-second tabular trials.
 
 from __future__ import annotations
 
+import contextvars
+import importlib
 import logging
 import math
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -31,7 +34,7 @@ from tasks.settings import artifact_key, tracking_uri, task_logger
 
 @contextmanager
 def dask_client(spec: ExperimentSpec) -> Iterator["distributed.Client"]:  # noqa: F821
-    """A client of the scheduler at ``compute.address``, or of a LocalCluster started for this experiment."""
+    """A client of the scheduler at ``compute.address``, of a ``compute.cluster_class`` cluster, or of a LocalCluster."""
     import dask
     from distributed import Client, LocalCluster
 
@@ -41,6 +44,15 @@ def dask_client(spec: ExperimentSpec) -> Iterator["distributed.Client"]:  # noqa
         except (OSError, TimeoutError) as error:
             raise JidoError(f"compute.address: cannot reach the Dask scheduler at {spec.compute.address}: {error}") from None
         with client:
+            yield client
+        return
+    if spec.compute.cluster_class:
+        module, _, name = spec.compute.cluster_class.rpartition(".")
+        try:
+            cluster_class = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as error:
+            raise JidoError(f"compute.cluster_class: cannot load {spec.compute.cluster_class!r}: {error}") from None
+        with cluster_class(**spec.compute.cluster_kwargs) as cluster, Client(cluster) as client:
             yield client
         return
     logging.getLogger("distributed").setLevel(logging.WARNING)
@@ -153,16 +165,25 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         n_started = 0
         print(PROGRESS_HEADER, flush=True)
 
+        # MLflow and Prefect writes (tens of ms each) run on one background
+        # thread, in order, so the loop hands out the next trial at once.
+        recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jido-tracking")
+        recorded = []
+
+        def record(result: TrialResult, config: TrialConfig, progress: float) -> None:
+            tracker.log_trial(result, metric.name, config.describe())
+            update_progress_artifact(progress_id, progress)
+
         def finish(result: TrialResult, config: TrialConfig) -> None:
             board.add(result)
             planner.tell(result)
-            tracker.log_trial(result, metric.name, config.describe())
             print(board.progress_row(result, config.describe()), flush=True)
             if result.status == "early_terminated":
                 logger.info("trial %d (%s) stopped early after %d steps", result.iteration, config.model_name, len(result.curve))
             if result.status == "failed":
                 logger.warning("trial %d (%s) failed: %s", result.iteration, config.model_name, (result.error or "").splitlines()[0])
-            update_progress_artifact(progress_id, 100.0 * len(board.results) / n_trials)
+            progress = 100.0 * len(board.results) / n_trials
+            recorded.append(recorder.submit(contextvars.copy_context().run, record, result, config, progress))
 
         while True:
             now = time.monotonic()
@@ -201,6 +222,10 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
                     _stop(client, future, logger)
                     running.pop(future)
                     finish(_stopped(config, t0, reason), config)
+
+        recorder.shutdown(wait=True)
+        for done_recording in recorded:
+            done_recording.result()  # a tracking error surfaces here, not silently
 
     if board.best() is None:
         first_error = next((r.error for r in board.results if r.error), "no trial ran")

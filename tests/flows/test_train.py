@@ -112,6 +112,14 @@ def test_experiment_timeout_stops_starting_trials(services, cancer_csv):
     assert 1 <= len(result.leaderboard) < 1000
 
 
+def test_a_cluster_class_with_its_arguments(prefect_api, tracking_uri, cancer_csv):
+    spec = cancer_spec(
+        cancer_csv, None, name="classy", allowed_models=["SGD"], limits={"iterations": 2, "max_concurrent_iterations": 1},
+        compute={"cluster_class": "distributed.LocalCluster", "cluster_kwargs": {"n_workers": 1, "threads_per_worker": 1, "dashboard_address": None}},
+    )
+    assert [row["status"] for row in train(spec).leaderboard] == ["completed", "completed"]
+
+
 def test_default_local_cluster(prefect_api, tracking_uri, cancer_csv):
     spec = cancer_spec(cancer_csv, None, name="local", allowed_models=["SGD"], limits={"iterations": 2, "max_concurrent_iterations": 1})
     assert spec.compute.address is None

@@ -1,0 +1,112 @@
+"""Orchestration overhead of jido's sweep against bare Dask futures driven by Optuna ask/tell.
+
+Both sides run the same trials (a featurizer fit plus a fixed ~50 ms fit, see
+benchmarks/sleepy.py) on the same 2-worker LocalCluster: jido through its
+run-trials task (progress table, MLflow nested runs, Prefect progress
+artifact), bare as futures with an in-memory Optuna study and nothing else.
+
+Run: .venv/bin/python -m benchmarks.sweep_overhead [--trials 200]
+Goal (issue 3): the ratio printed last <= 1.05.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import tempfile
+import time
+
+import numpy as np
+import pandas as pd
+
+
+def bare(client, data, metric, n_trials: int, seed: int) -> float:
+    """Optuna ask/tell feeding bare futures, two in flight."""
+    from distributed import as_completed
+
+    from components.search.sampler import TrialPlanner, portfolio_subspaces
+    from components.trial import run_trial
+
+    planner = TrialPlanner(portfolio_subspaces(["FixedTime"], "classification"), "classification", True, seed, "random")
+    X, y, plan = client.scatter([data.X, data.y, data.plan], broadcast=True)
+    started = time.perf_counter()
+    futures = as_completed()
+    for i in range(2):
+        futures.add(client.submit(run_trial, planner.ask(i), X, y, plan, metric, seed, pure=False))
+    n_started = 2
+    for future in futures:
+        planner.tell(future.result())
+        if n_started < n_trials:
+            futures.add(client.submit(run_trial, planner.ask(n_started), X, y, plan, metric, seed, pure=False))
+            n_started += 1
+    return time.perf_counter() - started
+
+
+def jido(address: str, data, n_trials: int, seed: int) -> float:
+    from components.spec import build_spec
+    from tasks.tracking import start_experiment_run
+    from tasks.trials import run_trials
+
+    spec = build_spec(
+        {
+            "name": f"overhead-{int(time.time())}",
+            "task": "classification",
+            "training_data": "unused.csv",
+            "target_column": "y",
+            "allowed_models": ["FixedTime"],
+            "primary_metric": "AUC_weighted",
+            "seed": seed,
+            "limits": {"iterations": n_trials, "max_concurrent_iterations": 2},
+            "compute": {"address": address},
+            "sweep": {"sampling": "random"},
+        }
+    )
+    from prefect import flow
+
+    @flow(name="overhead-benchmark")
+    def measure() -> float:
+        parent = start_experiment_run(spec, data)
+        started = time.perf_counter()
+        run_trials(spec, data, parent)
+        return time.perf_counter() - started
+
+    return measure()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="jido-overhead-")
+    os.chdir(folder)
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder}/mlflow.db"
+    for key in ("PREFECT_SERVER_ANALYTICS_ENABLED", "GX_ANALYTICS_ENABLED"):
+        os.environ[key] = "false"
+
+    from distributed import Client, LocalCluster
+
+    from benchmarks.sleepy import RegisterFixedTime, register
+    from components.data import plan_split
+    from components.featurize import profile_table
+    from components.metrics import get_metric
+    from tasks.data import ExperimentData
+
+    register()
+    rng = np.random.default_rng(args.seed)
+    X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.choice(["x", "y", "z"], 300)})
+    y = pd.Series(rng.choice(["no", "yes"], 300))
+    data = ExperimentData(X, y, plan_split(y, "classification", args.seed, validation_size=0.25), "bench", tuple(profile_table(X)))
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        client.register_plugin(RegisterFixedTime())
+        bare(client, data, get_metric("AUC_weighted"), 10, args.seed)  # warm the workers' imports
+        bare_s = bare(client, data, get_metric("AUC_weighted"), args.trials, args.seed)
+        jido_s = jido(cluster.scheduler_address, data, args.trials, args.seed)
+    ideal = args.trials * 0.05 / 2
+    print(f"{args.trials} trials of ~50 ms on 2 workers (ideal {ideal:.1f} s): bare {bare_s:.2f} s, jido {jido_s:.2f} s")
+    print(f"jido/bare wall-time ratio: {jido_s / bare_s:.3f}")
+
+
+if __name__ == "__main__":
+    main()
