@@ -23,11 +23,11 @@ from components.trial import run_trial
 
 POLICIES = {
     "none": None,
-    "bandit(slack_factor=0.01, delay=3)": ("bandit", {"slack_factor": 0.01, "delay_evaluation": 3}),
-    "median_stopping(delay=3)": ("median_stopping", {"delay_evaluation": 3}),
-    "truncation_selection(50%, delay=3)": ("truncation_selection", {"truncation_percentage": 50, "delay_evaluation": 3}),
-    "asha": ("asha", {"min_resource": 2}),
-    "hyperband": ("hyperband", {"min_resource": 2}),
+    "bandit(slack_factor=0.02, delay=1)": ("bandit", {"slack_factor": 0.02, "delay_evaluation": 1}),
+    "median_stopping(delay=1)": ("median_stopping", {"delay_evaluation": 1}),
+    "truncation_selection(50%, delay=1)": ("truncation_selection", {"truncation_percentage": 50, "delay_evaluation": 1}),
+    "asha(min_resource=1)": ("asha", {"min_resource": 1}),
+    "hyperband(min_resource=1)": ("hyperband", {"min_resource": 1}),
 }
 
 

@@ -29,7 +29,7 @@ def bare(client, data, metric, n_trials: int, seed: int) -> float:
     from components.trial import run_trial
 
     planner = TrialPlanner(portfolio_subspaces(["FixedTime"], "classification"), "classification", True, seed, "random")
-    X, y, plan = client.scatter([data.X, data.y, data.plan], broadcast=True)
+    X, y, plan = client.scatter([data.X, data.y, data.plan], broadcast=True, hash=False)
     started = time.perf_counter()
     futures = as_completed()
     for i in range(2):

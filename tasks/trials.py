@@ -165,8 +165,9 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         n_started = 0
         print(PROGRESS_HEADER, flush=True)
 
-        # MLflow and Prefect writes (tens of ms each) run on one background
-        # thread, in order, so the loop hands out the next trial at once.
+        # MLflow and Prefect writes (~25 ms each) run on one background thread,
+        # in order, so the loop hands out the next trial at once. (Their CPU
+        # time still counts on a small machine: see benchmarks/sweep_overhead.py.)
         recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jido-tracking")
         recorded = []
 
