@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import tempfile
 import time
 
 import numpy as np
 import pandas as pd
+
+from benchmarks._harness import scratch_environment, time_jido_sweep
 
 
 def bare(client, data, metric, n_trials: int, seed: int) -> float:
@@ -43,47 +43,12 @@ def bare(client, data, metric, n_trials: int, seed: int) -> float:
     return time.perf_counter() - started
 
 
-def jido(address: str, data, n_trials: int, seed: int) -> float:
-    from components.spec import build_spec
-    from tasks.tracking import start_experiment_run
-    from tasks.trials import run_trials
-
-    spec = build_spec(
-        {
-            "name": f"overhead-{int(time.time())}",
-            "task": "classification",
-            "training_data": "unused.csv",
-            "target_column": "y",
-            "allowed_models": ["FixedTime"],
-            "primary_metric": "AUC_weighted",
-            "seed": seed,
-            "limits": {"iterations": n_trials, "max_concurrent_iterations": 2},
-            "compute": {"address": address},
-            "sweep": {"sampling": "random"},
-        }
-    )
-    from prefect import flow
-
-    @flow(name="overhead-benchmark")
-    def measure() -> float:
-        parent = start_experiment_run(spec, data)
-        started = time.perf_counter()
-        run_trials(spec, data, parent)
-        return time.perf_counter() - started
-
-    return measure()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="jido-overhead-")
-    os.chdir(folder)
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder}/mlflow.db"
-    for key in ("PREFECT_SERVER_ANALYTICS_ENABLED", "GX_ANALYTICS_ENABLED"):
-        os.environ[key] = "false"
+    scratch_environment("jido-overhead-")
 
     from distributed import Client, LocalCluster
 
@@ -102,7 +67,7 @@ def main() -> None:
         client.register_plugin(RegisterFixedTime())
         bare(client, data, get_metric("AUC_weighted"), 10, args.seed)  # warm the workers' imports
         bare_s = bare(client, data, get_metric("AUC_weighted"), args.trials, args.seed)
-        jido_s = jido(cluster.scheduler_address, data, args.trials, args.seed)
+        jido_s = time_jido_sweep(cluster.scheduler_address, data, "y", ["FixedTime"], args.trials, 2, args.seed)
     ideal = args.trials * 0.05 / 2
     print(f"{args.trials} trials of ~50 ms on 2 workers (ideal {ideal:.1f} s): bare {bare_s:.2f} s, jido {jido_s:.2f} s")
     print(f"jido/bare wall-time ratio: {jido_s / bare_s:.3f}")

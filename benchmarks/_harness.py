@@ -1,0 +1,50 @@
+"""What the sweep benchmarks share: a scratch MLflow store and a timed jido sweep."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+
+def scratch_environment(prefix: str) -> str:
+    """A temporary working folder with its own MLflow store; Prefect uses its temporary local API."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    os.chdir(folder)
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder}/mlflow.db"
+    for key in ("PREFECT_SERVER_ANALYTICS_ENABLED", "GX_ANALYTICS_ENABLED"):
+        os.environ[key] = "false"
+    return folder
+
+
+def time_jido_sweep(address: str, data, target: str, models: list[str], n_trials: int, n_concurrent: int, seed: int) -> float:
+    """Seconds jido's run-trials task takes for a random sweep on the Dask scheduler at ``address``."""
+    from prefect import flow
+
+    from components.spec import build_spec
+    from tasks.tracking import start_experiment_run
+    from tasks.trials import run_trials
+
+    spec = build_spec(
+        {
+            "name": f"benchmark-{time.time_ns()}",
+            "task": "classification",
+            "training_data": "unused.csv",
+            "target_column": target,
+            "allowed_models": models,
+            "primary_metric": "AUC_weighted",
+            "seed": seed,
+            "limits": {"iterations": n_trials, "max_concurrent_iterations": n_concurrent},
+            "compute": {"address": address},
+            "sweep": {"sampling": "random"},
+        }
+    )
+
+    @flow(name="jido-benchmark")
+    def measure() -> float:
+        parent = start_experiment_run(spec, data)
+        started = time.perf_counter()
+        run_trials(spec, data, parent)
+        return time.perf_counter() - started
+
+    return measure()
