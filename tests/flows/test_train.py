@@ -194,4 +194,5 @@ def _crash_and_check(services, cancer_csv):
     assert all("worker process died" in r["error"] for r in by_status["failed"])
     assert len(by_status["completed"]) == 3  # the other trials ran on the replaced workers
     with Client(services) as client:
+        client.wait_for_workers(2, timeout=120)  # the nanny replaces the workers that died
         assert len(client.scheduler_info()["workers"]) == 2
