@@ -28,14 +28,15 @@ class ExperimentTracker:
     Args:
         tracking_uri: The MLflow tracking URI.
         experiment_name: The MLflow experiment (jido uses the spec's ``name``).
+        parent_run_id: The experiment's parent run, when it is already open.
     """
 
-    def __init__(self, tracking_uri: str, experiment_name: str):
+    def __init__(self, tracking_uri: str, experiment_name: str, parent_run_id: str | None = None):
         self.tracking_uri = tracking_uri
         self.client = MlflowClient(tracking_uri)
         experiment = self.client.get_experiment_by_name(experiment_name)
         self.experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(experiment_name)
-        self.parent_run_id: str | None = None
+        self.parent_run_id = parent_run_id
 
     def start(self, params: dict[str, str], tags: dict[str, str]) -> str:
         """Opens the experiment's parent run and records its settings."""

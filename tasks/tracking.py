@@ -42,7 +42,6 @@ def start_experiment_run(spec: ExperimentSpec, data: ExperimentData) -> str:
 @task(name="finish-experiment-run", cache_policy=NO_CACHE)
 def finish_experiment_run(spec: ExperimentSpec, parent_run_id: str, board: Leaderboard, registered_uri: str) -> None:
     """Closes the parent run with the leaderboard, the best metric and the registered model's URI."""
-    tracker = ExperimentTracker(tracking_uri(), spec.name)
-    tracker.parent_run_id = parent_run_id
+    tracker = ExperimentTracker(tracking_uri(), spec.name, parent_run_id)
     tracker.log_leaderboard(board)
     tracker.finish({f"best_{board.metric_name}": board.best().metric}, {"jido.registered": registered_uri, "jido.status": "completed"})

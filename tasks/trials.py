@@ -135,8 +135,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
     logger = task_logger()
     metric = get_metric(spec.metric_name())
     limits = spec.limits
-    tracker = ExperimentTracker(tracking_uri(), spec.name)
-    tracker.parent_run_id = parent_run_id
+    tracker = ExperimentTracker(tracking_uri(), spec.name, parent_run_id)
     board = Leaderboard(metric.name)
     progress_id = create_progress_artifact(0.0, key=artifact_key(spec.name, "progress"), description=f"Trials of {spec.name}")
     started = time.monotonic()
