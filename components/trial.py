@@ -140,7 +140,10 @@ def run_trial(
             raise ValueError(f"the metric is not finite ({value})")
         status: TrialStatus = "early_terminated" if stopped else "completed"
         return TrialResult(config.iteration, config.model_name, config.params, status, value, time.perf_counter() - started, None, fold_metrics, curve)
-    except Exception as error:  # a failed trial is recorded with its reason; the experiment goes on
+    # A failed trial is recorded with its reason and the experiment goes on.
+    # SystemExit too: a library calling sys.exit would otherwise close the Dask
+    # worker in a way its nanny does not always restart, costing the sweep a worker.
+    except (Exception, SystemExit) as error:
         reason = f"{type(error).__name__}: {error}"
         detail = traceback.format_exc(limit=3)
         return TrialResult(

@@ -73,3 +73,18 @@ def test_families_without_stages_ignore_the_reporter(learning):
     plan = plan_split(y, "classification", 0, validation_size=0.3)
     result = run_trial(TrialConfig(0, "KNN", {"n_neighbors": 5, "weights": "uniform"}), X, y, plan, get_metric("accuracy"), 0, lambda v, s: True)
     assert result.status == "completed" and result.curve == ()
+
+
+def test_a_trial_calling_sys_exit_is_failed_not_fatal(learning, monkeypatch):
+    import sys
+
+    from components.models.neighbors import KNNFamily
+
+    def exiting_build(self, task, params, seed):
+        sys.exit(3)
+
+    monkeypatch.setattr(KNNFamily, "build", exiting_build)
+    X, y = learning
+    plan = plan_split(y, "classification", 0, validation_size=0.5)
+    result = run_trial(TrialConfig(0, "KNN", {"n_neighbors": 5, "weights": "uniform"}), X, y, plan, get_metric("accuracy"), 0)
+    assert result.status == "failed" and result.error.startswith("SystemExit: 3")

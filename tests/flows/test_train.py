@@ -191,7 +191,9 @@ def _crash_and_check(services, cancer_csv):
     for row in result.leaderboard:
         by_status.setdefault(row["status"], []).append(row)
     assert len(by_status["failed"]) == 2 and all(r["model"] == "Crashing" for r in by_status["failed"])
-    assert all("worker process died" in r["error"] for r in by_status["failed"])
+    errors = {json.loads(r["params"])["how"]: r["error"] for r in by_status["failed"]}
+    assert "worker process died" in errors["crash"]  # the process ended: the nanny replaces the worker
+    assert errors["exit"].startswith("SystemExit: 3")  # sys.exit is caught inside the trial; the worker lives
     assert len(by_status["completed"]) == 3  # the other trials ran on the replaced workers
     with Client(services) as client:
         client.wait_for_workers(2, timeout=120)  # the nanny replaces the workers that died
