@@ -179,7 +179,6 @@ def test_a_trial_that_ends_its_process_is_failed_and_the_sweep_goes_on(services,
 
 
 def _crash_and_check(services, cancer_csv):
-
     spec = cancer_spec(
         cancer_csv, services, name="crashing", allowed_models=["Crashing", "LogisticRegression"],
         limits={"iterations": 5, "max_concurrent_iterations": 2},
