@@ -24,10 +24,12 @@ class Leaderboard:
     Attributes:
         metric_name: The primary metric that ranks the trials.
         results: Finished trials, completed or failed.
+        sweep: The Optuna study that keeps these trials, when there is one.
     """
 
     metric_name: str
     results: list[TrialResult] = field(default_factory=list)
+    sweep: str | None = None
 
     def add(self, result: TrialResult) -> None:
         self.results.append(result)

@@ -40,6 +40,10 @@ class Compute(_Strict):
         None, description="A Dask cluster class to start instead, e.g. dask_jobqueue.SLURMCluster or dask_kubernetes.operator.KubeCluster."
     )
     cluster_kwargs: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of cluster_class.")
+    gpus_per_trial: float = Field(
+        0, ge=0, le=64,
+        description="GPUs each trial of a GPU-capable family holds (a fraction shares a GPU). Workers advertise them as the Dask resource GPU.",
+    )
 
     @model_validator(mode="after")
     def _check_cluster(self) -> "Compute":
@@ -104,6 +108,11 @@ class Sweep(_Strict):
         None, description="Parameter: distribution (Azure names); a list of such mappings makes a conditional space."
     )
     early_termination: EarlyTermination | None = Field(None, description="Stops weak trials early, on the metrics they report per stage.")
+    storage: str | None = Field(
+        None,
+        description="Optuna storage URL keeping the sweep's finished trials, e.g. postgresql://...; "
+        "default: sqlite in jido-experiments/NAME/ under the working directory.",
+    )
 
 
 class ExperimentSpec(_Strict):
@@ -178,6 +187,13 @@ class ExperimentSpec(_Strict):
             return parse_search_space(self.sweep.search_space, self.model_names(), self.task, self.sweep.sampling)
         except ValueError as error:
             raise ValueError(f"sweep.{error}") from None
+
+    def sweep_identity(self) -> str:
+        """What the trials of a sweep mean (everything but budget, compute and deployment settings), as JSON.
+
+        Two runs with the same identity and data continue one sweep.
+        """
+        return self.model_dump_json(exclude={"limits": True, "compute": True, "scoring": True, "retraining": True, "sweep": {"storage"}})
 
     def metric_name(self) -> str:
         """The primary metric, with the task's default filled in."""

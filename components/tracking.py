@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mlflow.entities import Metric as MlflowMetric
 from mlflow.entities import Param, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from components.leaderboard import Leaderboard
@@ -44,6 +45,17 @@ class ExperimentTracker:
         self.parent_run_id = run.info.run_id
         self.client.log_batch(self.parent_run_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()])
         return self.parent_run_id
+
+    def resume_from(self, previous_run_id: str) -> None:
+        """Links this parent run to the one an interrupted run of the same sweep left open, and closes that one."""
+        self.client.set_tag(self.parent_run_id, "jido.resumed_from", previous_run_id)
+        try:
+            previous = self.client.get_run(previous_run_id)
+        except MlflowException:  # deleted, or in another store: nothing to close
+            return
+        if previous.info.status == "RUNNING":
+            self.client.set_tag(previous_run_id, "jido.resumed_by", self.parent_run_id)
+            self.client.set_terminated(previous_run_id, "KILLED")
 
     def log_trial(self, result: TrialResult, metric_name: str, pipeline: str) -> str:
         """Records one finished trial as a nested run."""

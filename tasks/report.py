@@ -21,7 +21,12 @@ def publish_leaderboard(spec: ExperimentSpec, board: Leaderboard, outcome: Regis
         f"**{spec.name}**: {len(board.results)} trials ranked by {board.metric_name}. "
         f"Best pipeline registered as `{outcome.registered_uri}` ({outcome.candidate_metric:.4f}) and {verdict}."
     )
-    create_table_artifact(table=board.table(), key=artifact_key(spec.name, "leaderboard"), description=description)
+    publish_table(spec.name, board, description)
+
+
+def publish_table(experiment_name: str, board: Leaderboard, description: str) -> None:
+    """Writes the leaderboard table artifact (a new version of the same key each time)."""
+    create_table_artifact(table=board.table(), key=artifact_key(experiment_name, "leaderboard"), description=description)
 
 
 @task(name="publish-score-summary", cache_policy=NO_CACHE)

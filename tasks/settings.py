@@ -13,6 +13,18 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
 
 
+def experiment_folder(name: str) -> Path:
+    """Where an experiment keeps its local state: ``JIDO_HOME`` when set, else ``jido-experiments`` in the working directory."""
+    return Path(os.environ.get("JIDO_HOME") or Path.cwd() / "jido-experiments") / name
+
+
+def sweep_storage(name: str, configured: str | None) -> str:
+    """The Optuna storage of an experiment's sweep: the configured URL, else SQLite in its folder."""
+    from components.search.store import sqlite_url
+
+    return configured or sqlite_url(experiment_folder(name))
+
+
 def artifact_key(*parts: str) -> str:
     """A Prefect artifact key (lowercase letters, digits and dashes) built from ``parts``."""
     return re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")

@@ -10,9 +10,10 @@ from prefect.context import get_run_context
 
 from components.leaderboard import Leaderboard
 from components.spec import ExperimentSpec
+from components.search.store import SweepStore
 from components.tracking import ExperimentTracker
 from tasks.data import ExperimentData
-from tasks.settings import tracking_uri
+from tasks.settings import sweep_storage, tracking_uri
 
 
 @task(name="start-experiment-run", cache_policy=NO_CACHE)
@@ -44,4 +45,6 @@ def finish_experiment_run(spec: ExperimentSpec, parent_run_id: str, board: Leade
     """Closes the parent run with the leaderboard, the best metric and the registered model's URI."""
     tracker = ExperimentTracker(tracking_uri(), spec.name, parent_run_id)
     tracker.log_leaderboard(board)
+    if board.sweep:
+        SweepStore.close_study(sweep_storage(spec.name, spec.sweep.storage), board.sweep)
     tracker.finish({f"best_{board.metric_name}": board.best().metric}, {"jido.registered": registered_uri, "jido.status": "completed"})

@@ -12,6 +12,8 @@ import importlib
 import logging
 import math
 import os
+import shutil
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,19 +26,22 @@ from prefect.cache_policies import NO_CACHE
 from components.errors import JidoError
 from components.leaderboard import PROGRESS_HEADER, Leaderboard
 from components.metrics import get_metric
+from components.models import get_family
 from components.search.sampler import TrialPlanner
+from components.search.store import SweepStore, sweep_fingerprint
 from components.spec import ExperimentSpec
 from components.tracking import ExperimentTracker
 from components.trial import TrialConfig, TrialResult, run_trial
 from tasks.data import ExperimentData
-from tasks.settings import artifact_key, tracking_uri, task_logger
+from tasks.report import publish_table
+from tasks.settings import artifact_key, sweep_storage, task_logger, tracking_uri
 
 
 @contextmanager
 def dask_client(spec: ExperimentSpec) -> Iterator["distributed.Client"]:  # noqa: F821
     """A client of the scheduler at ``compute.address``, of a ``compute.cluster_class`` cluster, or of a LocalCluster."""
     import dask
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster, Scheduler, SpecCluster
 
     if spec.compute.address:
         try:
@@ -57,14 +62,63 @@ def dask_client(spec: ExperimentSpec) -> Iterator["distributed.Client"]:  # noqa
         return
     logging.getLogger("distributed").setLevel(logging.WARNING)
     n_workers = spec.compute.n_workers or max(1, min(os.cpu_count() or 1, spec.limits.max_concurrent_iterations))
+    gpu_ids = visible_gpus() if spec.compute.gpus_per_trial else []
     # One thread per worker: a trial that must be stopped is stopped by
     # restarting its worker, which then touches no other trial. A trial whose
     # worker dies (a crash, sys.exit, running out of memory) is not retried:
     # it would die again, and the nanny has already replaced the worker.
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), LocalCluster(
-        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-    ) as cluster, Client(cluster) as client:
-        yield client
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        if gpu_ids:
+            cluster = SpecCluster(
+                workers=local_workers(n_workers, gpu_ids, spec.compute.gpus_per_trial),
+                scheduler={"cls": Scheduler, "options": {"dashboard_address": ":0", "dashboard": False}},
+                silence_logs=logging.ERROR,
+            )
+        else:
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+        with cluster, Client(cluster) as client:
+            yield client
+
+
+def visible_gpus() -> list[str]:
+    """The GPUs this machine gives jido: ``CUDA_VISIBLE_DEVICES`` when set, else those ``nvidia-smi`` lists."""
+    if "CUDA_VISIBLE_DEVICES" in os.environ:
+        return [g.strip() for g in os.environ["CUDA_VISIBLE_DEVICES"].split(",") if g.strip() and g.strip() != "-1"]
+    nvidia_smi = shutil.which("nvidia-smi")
+    if nvidia_smi is None:
+        return []
+    try:
+        listed = subprocess.run([nvidia_smi, "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line.strip() for line in listed.stdout.splitlines() if line.strip().isdigit()] if listed.returncode == 0 else []
+
+
+def local_workers(n_cpu_workers: int, gpu_ids: list[str], gpus_per_trial: float) -> dict[str, dict]:
+    """Worker specs of a local cluster: CPU workers, and GPU workers that each own some GPUs.
+
+    A GPU worker sees only its own GPUs (``CUDA_VISIBLE_DEVICES``) and
+    advertises them as the resource ``GPU``; it has a thread per trial that
+    fits on them, so trials share a GPU only when ``gpus_per_trial`` < 1.
+    """
+    from distributed import Nanny
+
+    per_worker = max(1, math.ceil(gpus_per_trial))
+    groups = [gpu_ids[i:i + per_worker] for i in range(0, len(gpu_ids) - per_worker + 1, per_worker)]
+    workers = {
+        f"cpu-{i}": {"cls": Nanny, "options": {"nthreads": 1, "silence_logs": logging.ERROR}} for i in range(n_cpu_workers)
+    }
+    for group in groups:
+        workers[f"gpu-{'-'.join(group)}"] = {
+            "cls": Nanny,
+            "options": {
+                "nthreads": max(1, math.floor(len(group) / gpus_per_trial)),
+                "resources": {"GPU": len(group)},
+                "env": {"CUDA_VISIBLE_DEVICES": ",".join(group)},
+                "silence_logs": logging.ERROR,
+            },
+        }
+    return workers
 
 
 def _stop(client, future, logger) -> None:
@@ -78,15 +132,40 @@ def _stop(client, future, logger) -> None:
             logger.warning("could not restart worker %s to stop trial %s: %s", running_on, future.key, error)
 
 
-def _free_workers(client) -> list[str]:
-    """Workers with a thread that runs no trial.
+def _placement(client, gpus: float, running_gpus: dict[str, float]) -> dict | None:
+    """Where a trial may start now, as ``client.submit`` options, or None when no slot of its kind is free.
 
-    A new trial goes to one of them, never queued behind a running trial: a
-    trial that kills its worker would take a queued one down with it.
+    A new trial goes to a worker with an idle thread, never queued behind a
+    running trial (a trial that kills its worker would take a queued one down
+    with it). CPU trials stay off workers that advertise GPUs, unless the
+    cluster has no other kind; GPU trials hold ``resources={"GPU": gpus}`` on a
+    worker with that many GPUs unheld.
+
+    Args:
+        running_gpus: GPUs held by each running trial, by Dask key.
     """
-    threads = client.nthreads()
+    workers = client.scheduler_info(n_workers=-1)["workers"]
     processing = client.processing()
-    return [w for w, n in threads.items() if sum(str(k).startswith("trial-") for k in processing.get(w, ())) < n]
+    trials = {w: [k for k in processing.get(w, ()) if str(k).startswith("trial-")] for w in workers}
+    idle = [w for w, info in workers.items() if len(trials[w]) < info["nthreads"]]
+    if not gpus:
+        has_gpu = {w for w, info in workers.items() if info.get("resources", {}).get("GPU")}
+        if not has_gpu or len(has_gpu) == len(workers):
+            return {"workers": idle, "allow_other_workers": True} if idle else None
+        # Bound by name, strictly: a CPU trial must not drift onto a GPU
+        # worker, and a worker keeps its name when its nanny restarts it.
+        chosen = [workers[w]["name"] for w in idle if w not in has_gpu]
+        return {"workers": chosen, "allow_other_workers": False} if chosen else None
+    free = [w for w in idle if workers[w].get("resources", {}).get("GPU", 0) - sum(running_gpus.get(k, 0) for k in trials[w]) >= gpus]
+    return {"workers": free, "allow_other_workers": True, "resources": {"GPU": gpus}} if free else None
+
+
+def cluster_gpus(client) -> float:
+    """The GPUs the cluster's workers advertise, in all."""
+    return sum(info.get("resources", {}).get("GPU", 0) for info in client.scheduler_info(n_workers=-1)["workers"].values())
+
+
+_TABLE_EVERY_S = 3.0
 
 
 def _identity(value):
@@ -136,7 +215,10 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
     metric = get_metric(spec.metric_name())
     limits = spec.limits
     tracker = ExperimentTracker(tracking_uri(), spec.name, parent_run_id)
-    board = Leaderboard(metric.name)
+    store = SweepStore.open(
+        sweep_storage(spec.name, spec.sweep.storage), spec.name, sweep_fingerprint(spec.sweep_identity(), data.data_hash), metric.greater_is_better
+    )
+    board = Leaderboard(metric.name, sweep=store.study_name)
     progress_id = create_progress_artifact(0.0, key=artifact_key(spec.name, "progress"), description=f"Trials of {spec.name}")
     started = time.monotonic()
     deadline = started + limits.experiment_timeout_hours * 3600 if limits.experiment_timeout_hours else math.inf
@@ -156,11 +238,26 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
             storage=_scheduler_storage(client) if policy else None,
         )
         n_trials = min(limits.iterations, planner.n_planned or limits.iterations)
+        for result in planner.restore(store.finished()):
+            board.add(result)
+        if store.resumed:
+            logger.info("resuming sweep %s: %d of %d trials already finished", store.study_name, len(board.results), n_trials)
+            if store.parent_run_id:
+                tracker.resume_from(store.parent_run_id)
+        store.parent_run_id = parent_run_id
+        finished = {result.iteration for result in board.results}
+        todo = [i for i in range(n_trials) if i not in finished]
         slots = min(limits.max_concurrent_iterations, sum(client.nthreads().values()) or 1)
+        gpus_per_trial = spec.compute.gpus_per_trial
+        if gpus_per_trial and cluster_gpus(client) < gpus_per_trial:
+            logger.warning("compute.gpus_per_trial is %s but the cluster's workers advertise fewer GPUs; trials run on the CPU", gpus_per_trial)
+            gpus_per_trial = 0
         # Shipped as tasks, not scattered: the scheduler can recompute a task's
         # result when the worker holding it dies, but scattered data is lost.
         X, y, plan = (client.submit(_identity, part, pure=False) for part in (data.X, data.y, data.plan))
         running: dict = {}  # future -> (config, start time)
+        running_gpus: dict[str, float] = {}  # Dask key -> GPUs the trial holds
+        held = None  # a sampled trial waiting for a slot of its kind (a GPU trial while every GPU is busy)
         n_started = 0
         print(PROGRESS_HEADER, flush=True)
 
@@ -169,38 +266,49 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         # time still counts on a small machine: see benchmarks/sweep_overhead.py.)
         recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jido-tracking")
         recorded = []
+        table_written = [0.0]  # when the live leaderboard artifact was last written
 
-        def record(result: TrialResult, config: TrialConfig, progress: float) -> None:
+        def record(result: TrialResult, config: TrialConfig, progress: float, durable, snapshot: list[TrialResult]) -> None:
+            store.add(durable)  # first: once this is written, a rerun will not run the trial again
             tracker.log_trial(result, metric.name, config.describe())
             update_progress_artifact(progress_id, progress)
+            # The live leaderboard: a new table version at most every few seconds, and with the last trial.
+            if time.monotonic() - table_written[0] >= _TABLE_EVERY_S or len(snapshot) >= n_trials:
+                live = Leaderboard(metric.name, snapshot)
+                publish_table(spec.name, live, f"**{spec.name}** (running): {len(snapshot)} of {n_trials} trials finished, ranked by {metric.name}.")
+                table_written[0] = time.monotonic()
 
         def finish(result: TrialResult, config: TrialConfig) -> None:
             board.add(result)
-            planner.tell(result)
+            durable = planner.tell(result)
             print(board.progress_row(result, config.describe()), flush=True)
             if result.status == "early_terminated":
                 logger.info("trial %d (%s) stopped early after %d steps", result.iteration, config.model_name, len(result.curve))
             if result.status == "failed":
                 logger.warning("trial %d (%s) failed: %s", result.iteration, config.model_name, (result.error or "").splitlines()[0])
             progress = 100.0 * len(board.results) / n_trials
-            recorded.append(recorder.submit(contextvars.copy_context().run, record, result, config, progress))
+            recorded.append(recorder.submit(contextvars.copy_context().run, record, result, config, progress, durable, list(board.results)))
 
         while True:
             now = time.monotonic()
-            while n_started < n_trials and len(running) < slots and now < deadline:
-                free = _free_workers(client)
-                if not free:  # a worker is being replaced; wait rather than queue behind a running trial
+            while len(running) < slots and now < deadline and (held or n_started < len(todo)):
+                if held is None:
+                    iteration = todo[n_started]
+                    n_started += 1
+                    config = planner.ask(iteration)
+                    gpus = gpus_per_trial if get_family(config.model_name).uses_gpu else 0
+                    held = (config, planner.reporter(iteration), gpus)
+                config, reporter, gpus = held
+                options = _placement(client, gpus, running_gpus)
+                if options is None:  # no slot of its kind is free (or a worker is being replaced): wait
                     break
-                config = planner.ask(n_started)
-                reporter = planner.reporter(n_started)
-                future = client.submit(
-                    run_trial, config, X, y, plan, metric, spec.seed, reporter,
-                    key=f"trial-{n_started}-{parent_run_id}", pure=False, workers=free, allow_other_workers=True,
-                )
+                key = f"trial-{config.iteration}-{parent_run_id}"
+                future = client.submit(run_trial, config, X, y, plan, metric, spec.seed, reporter, key=key, pure=False, **options)
                 running[future] = (config, now)
-                n_started += 1
+                running_gpus[key] = gpus
+                held = None
             if not running:
-                if n_started >= n_trials or time.monotonic() >= deadline:
+                if (held is None and n_started >= len(todo)) or time.monotonic() >= deadline:
                     break
                 time.sleep(0.2)  # every worker is being replaced; the nanny brings them back
                 continue
@@ -209,6 +317,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
             done = _first_completed(list(running), wait_s)
             for future in done:
                 config, t0 = running.pop(future)
+                running_gpus.pop(future.key, None)
                 result = future.result() if future.status == "finished" else _stopped(config, t0, _worker_error(future.exception()))
                 finish(result, config)
             now = time.monotonic()
@@ -221,6 +330,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
                 if reason:
                     _stop(client, future, logger)
                     running.pop(future)
+                    running_gpus.pop(future.key, None)
                     finish(_stopped(config, t0, reason), config)
 
         recorder.shutdown(wait=True)
@@ -230,6 +340,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
     if board.best() is None:
         first_error = next((r.error for r in board.results if r.error), "no trial ran")
         tracker.finish({}, {"jido.status": "failed"}, failed=True)
+        store.close()  # a rerun tries again from scratch rather than resuming a sweep of failures
         raise JidoError(f"no trial completed in experiment {spec.name!r}; the first failure was: {first_error.splitlines()[0]}")
     logger.info("%d trials finished in %.1f s; best: %s", len(board.results), time.monotonic() - started, board.best().model_name)
     return board

@@ -19,12 +19,14 @@ class ModelFamily(ABC):
         tasks: Tasks the family can learn.
         needs_scaling: Whether numeric features should be standardised first.
         accepts_sparse: Whether the estimator takes sparse input.
+        uses_gpu: Whether its trials take ``compute.gpus_per_trial`` GPUs when the cluster has them.
     """
 
     name: ClassVar[str]
     tasks: ClassVar[frozenset[str]]
     needs_scaling: ClassVar[bool] = False
     accepts_sparse: ClassVar[bool] = True
+    uses_gpu: ClassVar[bool] = False
 
     @abstractmethod
     def search_space(self, task: Task) -> dict[str, Distribution]:

@@ -11,11 +11,13 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import optuna
 
 from components.metrics import Task
 from components.models import get_family
 from components.search.space import Choice, Distribution, parse_distribution
+from components.search.store import result_to_trial, trial_to_result
 from components.trial import TrialConfig, TrialResult
 
 Sampling = Literal["grid", "random", "bayesian"]
@@ -116,7 +118,7 @@ class StudyReporter:
         study = optuna.load_study(study_name=self.study_name, storage=self.storage, pruner=self.pruner)
         trial = optuna.Trial(study, self.trial_id)
         trial.report(value, step)
-        return trial.should_prune()
+        return bool(trial.should_prune())
 
 
 class TrialPlanner:
@@ -148,6 +150,8 @@ class TrialPlanner:
         self.subspaces = list(subspaces)
         self.task = task
         self.pruner = pruner
+        self.seed = seed
+        self.sampling = sampling
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.study = optuna.create_study(
             direction="maximize" if greater_is_better else "minimize",
@@ -155,18 +159,18 @@ class TrialPlanner:
             pruner=pruner or optuna.pruners.NopPruner(),
             storage=storage,
         )
-        self._n_planned: int | None = None
+        # Configurations tried before any sampling, by iteration: every grid
+        # point, or each family's defaults.
+        self._fixed: list[dict[str, Any]] = []
         if sampling == "grid":
-            points = self._grid_points()
-            for point in points:
-                self.study.enqueue_trial(point)
-            self._n_planned = len(points)
+            self._fixed = self._grid_points()
         elif defaults_first:
             for index, subspace in enumerate(self.subspaces):
                 for model in subspace.model_names:
                     defaults = get_family(model).defaults(task)
                     fixed = {_qualified(index, model, k): v for k, v in defaults.items() if k in subspace.params}
-                    self.study.enqueue_trial({_SUBSPACE_KEY: index, f"{index}.{_MODEL_KEY}": model, **fixed})
+                    self._fixed.append({_SUBSPACE_KEY: index, f"{index}.{_MODEL_KEY}": model, **fixed})
+        self._n_planned = len(self._fixed) if sampling == "grid" else None
         self._pending: dict[int, optuna.trial.Trial] = {}
 
     @staticmethod
@@ -198,6 +202,12 @@ class TrialPlanner:
         """The next configuration to try, numbered ``iteration``; None once a grid is exhausted."""
         if self._n_planned is not None and iteration >= self._n_planned:
             return None
+        # A sampler seeded by (seed, iteration): iteration i gets the same
+        # configuration from the same history, so a resumed sweep repeats an
+        # uninterrupted one instead of restarting the random stream.
+        self.study.sampler = self._sampler(self.sampling, int(np.random.SeedSequence([self.seed, iteration]).generate_state(1)[0]))
+        if iteration < len(self._fixed):
+            self.study.enqueue_trial(self._fixed[iteration])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             trial = self.study.ask()
@@ -216,8 +226,8 @@ class TrialPlanner:
         trial = self._pending[iteration]
         return StudyReporter(self.study._storage, self.study.study_name, trial._trial_id, self.pruner)
 
-    def tell(self, result: TrialResult) -> None:
-        """Records a finished trial so the sampler can learn from it."""
+    def tell(self, result: TrialResult) -> optuna.trial.FrozenTrial:
+        """Records a finished trial so the sampler can learn from it; returns it as a durable record."""
         trial = self._pending.pop(result.iteration)
         if result.status == "completed":
             self.study.tell(trial, result.metric)
@@ -225,3 +235,9 @@ class TrialPlanner:
             self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        return result_to_trial(result, trial.params, trial.distributions)
+
+    def restore(self, records: list[optuna.trial.FrozenTrial]) -> list[TrialResult]:
+        """Loads the trials of an interrupted sweep, so sampling and pruning go on from them; returns their results."""
+        self.study.add_trials(records)
+        return [trial_to_result(record) for record in records]

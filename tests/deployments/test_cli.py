@@ -109,3 +109,75 @@ def test_score_with_an_unknown_model_and_deploy_without_a_server(cli_env, tmp_pa
     no_server = {k: v for k, v in cli_env.items() if k != "PREFECT_API_URL"}
     done = _jido("deploy", "s.yaml", env=no_server, cwd=tmp_path)
     assert done.returncode == 2 and "prefect server start" in done.stderr
+
+
+def _finished_count(study_db: Path) -> int:
+    """Trials the run has recorded, read without writing: Optuna would create tables in a database being created."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{study_db}?mode=ro", uri=True) as db:
+            return db.execute("SELECT COUNT(*) FROM trial_user_attributes WHERE key = 'jido.result'").fetchone()[0]
+    except sqlite3.Error:  # not created yet
+        return 0
+
+
+def _results(study_db: Path) -> list:
+    import optuna
+
+    from components.search.store import SweepStore, trial_to_result
+
+    url = f"sqlite:///{study_db}"
+    trials = [t for name in optuna.get_all_study_names(url) for t in SweepStore(url, name, resumed=True).finished()]
+    return sorted((trial_to_result(t) for t in trials), key=lambda r: r.iteration)
+
+
+def test_a_sweep_killed_mid_run_continues_where_it_stopped(cli_env, tmp_path, cancer_frame):
+    import signal
+    import time
+
+    cancer_frame.to_csv(tmp_path / "cancer.csv", index=False)
+    body = (
+        "task: classification\ntraining_data: cancer.csv\ntarget_column: diagnosis\nprimary_metric: AUC_weighted\n"
+        "validation_size: 0.3\nseed: 5\nlimits: {iterations: 10, max_concurrent_iterations: 2}\ncompute: {n_workers: 2}\n"
+        "sweep:\n  sampling: random\n  search_space:\n    model_name: {choice: [RandomForest, ExtremeRandomTrees]}\n"
+        "    n_estimators: {quniform: [200, 600, 50]}\n    min_samples_leaf: {choice: [1, 2, 4, 8]}\n"
+    )
+    (tmp_path / "killed.yaml").write_text("name: cli-killed\n" + body)
+    (tmp_path / "whole.yaml").write_text("name: cli-whole\n" + body)
+    study_db = tmp_path / "jido-experiments" / "cli-killed" / "study.db"
+
+    command = [sys.executable, "-m", "deployments.cli", "train", "killed.yaml"]
+    log = (tmp_path / "killed.log").open("w")
+    process = subprocess.Popen(command, env=cli_env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while _finished_count(study_db) < 3 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)  # the CLI and its Dask workers, all at once
+        process.wait()
+        log.close()
+    before = _finished_count(study_db)
+    assert process.returncode == -signal.SIGKILL, (tmp_path / "killed.log").read_text()[-3000:]
+    assert 3 <= before < 10, f"the kill should land mid-sweep; {before} trials had finished"
+
+    resumed = _jido("train", "killed.yaml", env=cli_env, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"{before} of 10 trials already finished" in resumed.stderr + resumed.stdout
+    rows = [line for line in resumed.stdout.splitlines() if line.strip()[:1].isdigit()]
+    assert len(rows) == 10 - before  # finished trials are not run again
+    killed = _results(study_db)
+    assert [r.iteration for r in killed] == list(range(10))
+
+    whole = _jido("train", "whole.yaml", env=cli_env, cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    uninterrupted = _results(tmp_path / "jido-experiments" / "cli-whole" / "study.db")
+    assert [(r.model_name, r.params, r.metric) for r in killed] == [(r.model_name, r.params, r.metric) for r in uninterrupted]
+    assert resumed.stdout.strip().splitlines()[-1].split(") ", 1)[1] == whole.stdout.strip().splitlines()[-1].split(") ", 1)[1]
+
+    client = MlflowClient(cli_env["MLFLOW_TRACKING_URI"])
+    runs = client.search_runs([client.get_experiment_by_name("cli-killed").experiment_id], "tags.`jido.run_name` LIKE 'automl-%'")
+    statuses = sorted(run.info.status for run in runs)
+    assert statuses == ["FINISHED", "KILLED"]  # the killed run's parent is closed and linked to the one that finished it

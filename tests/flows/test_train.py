@@ -51,9 +51,11 @@ def test_experiment_registers_a_champion_tracks_every_trial_and_generates_scorin
         deployment = prefect.read_deployment_by_name("jido-score/cancer-batch-scoring")
         assert deployment.parameters["model_uri"] == "models:/cancer@champion"
         found = prefect.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["cancer-leaderboard", "cancer-progress"])))
-    by_key = {a.key: a for a in found}
+    by_key = {a.key: a for a in sorted(found, key=lambda a: a.created)}  # the newest version of each key
     assert by_key["cancer-leaderboard"].type == "table" and by_key["cancer-progress"].type == "progress"
     assert "AUC_weighted" in by_key["cancer-leaderboard"].data and "models:/cancer/1" in by_key["cancer-leaderboard"].description
+    live = [a.description for a in found if a.key == "cancer-leaderboard" and "(running)" in a.description]
+    assert live and any("6 of 6 trials finished" in d for d in live)  # updated while trials finished, the last one included
     assert by_key["cancer-progress"].data == pytest.approx(100.0)
 
 

@@ -1,0 +1,89 @@
+"""Trial placement on real Dask clusters: CPU workers, and workers that advertise GPUs.
+
+No GPU exists here, so the GPU workers below are given made-up GPU ids: Dask
+only sees the resource they advertise, which is what placement relies on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import pytest
+from distributed import Client, Scheduler, SpecCluster, get_worker
+
+from components.spec import build_spec
+from tasks.trials import _placement, cluster_gpus, dask_client, local_workers, visible_gpus
+
+
+def _where() -> tuple[str, str | None]:
+    return get_worker().name, os.environ.get("CUDA_VISIBLE_DEVICES")
+
+
+def _hold(seconds: float) -> tuple[str, float, float]:
+    started = time.time()
+    time.sleep(seconds)
+    return get_worker().name, started, time.time()
+
+
+def test_local_workers_pin_their_gpus_and_share_only_when_asked():
+    workers = local_workers(2, ["0", "1", "2", "3"], 1)
+    assert sorted(workers) == ["cpu-0", "cpu-1", "gpu-0", "gpu-1", "gpu-2", "gpu-3"]
+    assert workers["gpu-2"]["options"]["env"] == {"CUDA_VISIBLE_DEVICES": "2"}
+    assert workers["gpu-2"]["options"]["resources"] == {"GPU": 1} and workers["gpu-2"]["options"]["nthreads"] == 1
+    assert "resources" not in workers["cpu-0"]["options"]
+    pairs = local_workers(0, ["0", "1", "2", "3", "4"], 2)  # the fifth GPU cannot hold a 2-GPU trial
+    assert {name: spec["options"]["env"]["CUDA_VISIBLE_DEVICES"] for name, spec in pairs.items()} == {"gpu-0-1": "0,1", "gpu-2-3": "2,3"}
+    assert local_workers(0, ["0"], 0.5)["gpu-0"]["options"]["nthreads"] == 2
+
+
+@pytest.mark.parametrize("value, expected", [("0,2", ["0", "2"]), ("", []), ("-1", []), (" 1 ", ["1"])])
+def test_visible_gpus_follow_cuda_visible_devices(monkeypatch, value, expected):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", value)
+    assert visible_gpus() == expected
+
+
+@pytest.fixture(scope="module")
+def gpu_cluster():
+    workers = local_workers(1, ["fake-a"], 1)
+    with SpecCluster(workers=workers, scheduler={"cls": Scheduler, "options": {"dashboard_address": ":0", "dashboard": False}}, silence_logs=logging.ERROR) as cluster:
+        with Client(cluster) as client:
+            client.wait_for_workers(2)
+            yield client
+
+
+def test_cpu_trials_never_take_a_gpu_worker(gpu_cluster):
+    client = gpu_cluster
+    options = _placement(client, 0, {})
+    futures = [client.submit(_where, key=f"trial-cpu-{i}", pure=False, **options) for i in range(6)]
+    assert {f.result() for f in futures} == {("cpu-0", None)}
+
+
+def test_gpu_trials_hold_their_gpu_and_do_not_share_it(gpu_cluster):
+    client = gpu_cluster
+    assert cluster_gpus(client) == 1
+    options = _placement(client, 1, {})
+    assert options["resources"] == {"GPU": 1}
+    first = client.submit(_hold, 1.5, key="trial-gpu-0", pure=False, **options)
+    while not any("trial-gpu-0" in keys for keys in client.processing().values()):
+        time.sleep(0.05)
+    assert _placement(client, 1, {"trial-gpu-0": 1}) is None  # its one GPU is held
+    assert _placement(client, 0, {"trial-gpu-0": 1})["workers"]  # CPU trials still have their worker
+    # Submitted anyway, a second GPU trial waits for the GPU instead of sharing it.
+    second = client.submit(_hold, 0.2, key="trial-gpu-1", pure=False, resources={"GPU": 1})
+    (name_a, _, end_a), (name_b, start_b, _) = first.result(), second.result()
+    assert name_a == name_b == "gpu-fake-a" and start_b >= end_a
+    assert client.submit(_where, resources={"GPU": 1}, pure=False).result() == ("gpu-fake-a", "fake-a")
+
+
+def test_dask_client_starts_gpu_workers_for_the_gpus_it_sees(monkeypatch, tmp_path):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "fake-x,fake-y")
+    base = {"name": "g", "task": "classification", "training_data": "t.csv", "target_column": "y", "compute": {"n_workers": 1}}
+    with dask_client(build_spec({**base, "compute": {"n_workers": 1, "gpus_per_trial": 1}})) as client:
+        client.wait_for_workers(3)
+        assert cluster_gpus(client) == 2
+        seen = {client.submit(_where, resources={"GPU": 1}, pure=False, key=f"w{i}").result()[1] for i in range(8)}
+        assert seen <= {"fake-x", "fake-y"} and seen
+    with dask_client(build_spec(base)) as client:  # no GPU asked for: plain CPU workers
+        assert cluster_gpus(client) == 0
