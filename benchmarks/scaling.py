@@ -36,7 +36,7 @@ def main() -> None:
     data = ExperimentData(learning.X, learning.y, plan, "bench", tuple(profile_table(learning.X)))
     per_minute = {}
     for n_workers in (1, 2):
-        with LocalCluster(n_workers=n_workers, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR) as cluster:
+        with LocalCluster(n_workers=n_workers, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR) as cluster:
             seconds = time_jido_sweep(
                 cluster.scheduler_address, data, "churn", ["RandomForest", "HistGradientBoosting"], args.trials, n_workers, args.seed
             )

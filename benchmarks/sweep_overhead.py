@@ -63,7 +63,7 @@ def main() -> None:
     X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.choice(["x", "y", "z"], 300)})
     y = pd.Series(rng.choice(["no", "yes"], 300))
     data = ExperimentData(X, y, plan_split(y, "classification", args.seed, validation_size=0.25), "bench", tuple(profile_table(X)))
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         client.register_plugin(RegisterFixedTime())
         bare(client, data, get_metric("AUC_weighted"), 10, args.seed)  # warm the workers' imports
         bare_s = bare(client, data, get_metric("AUC_weighted"), args.trials, args.seed)

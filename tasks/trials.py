@@ -75,7 +75,7 @@ def dask_client(spec: ExperimentSpec) -> Iterator["distributed.Client"]:  # noqa
                 silence_logs=logging.ERROR,
             )
         else:
-            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR)
         with cluster, Client(cluster) as client:
             yield client
 

@@ -50,7 +50,7 @@ def dask_address() -> str:
 
     # Configured like the LocalCluster jido starts: a trial that kills its worker is not retried.
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}), LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         yield cluster.scheduler_address
 
