@@ -31,17 +31,23 @@ class Leaderboard:
     results: list[TrialResult] = field(default_factory=list)
     sweep: str | None = None
 
+    def __post_init__(self) -> None:
+        self._metric = get_metric(self.metric_name)
+        self._best: TrialResult | None = None
+        for result in self.results:
+            self._consider(result)
+
+    def _consider(self, result: TrialResult) -> None:
+        if result.status == "completed" and self._metric.is_better(result.metric, self._best.metric if self._best else None):
+            self._best = result
+
     def add(self, result: TrialResult) -> None:
         self.results.append(result)
+        self._consider(result)
 
     def best(self) -> TrialResult | None:
-        """The completed trial with the best metric (the earliest wins a tie)."""
-        metric = get_metric(self.metric_name)
-        best: TrialResult | None = None
-        for result in self.results:
-            if result.status == "completed" and metric.is_better(result.metric, best.metric if best else None):
-                best = result
-        return best
+        """The completed trial with the best metric (the first to reach it wins a tie)."""
+        return self._best
 
     def ranked(self) -> list[TrialResult]:
         """Completed trials best first, then early-terminated ones by their last metric, then failed ones."""

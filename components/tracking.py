@@ -1,7 +1,7 @@
 """MLflow tracking: one parent run per experiment, one nested run per trial.
 
-Runs are written from the driver with MlflowClient's batch calls, so a trial
-costs a handful of store writes and the workers never need a tracking URI.
+Runs are written from the driver's side with MlflowClient's batch calls (a trial
+costs a handful of store writes), so the workers never need a tracking URI.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import optuna
 from mlflow.entities import Metric as MlflowMetric
 from mlflow.entities import Param, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from components.leaderboard import Leaderboard
+from components.search.store import SweepStore
 from components.trial import TrialResult
 
 _MAX_TAG = 4000
@@ -95,3 +97,21 @@ class ExperimentTracker:
             tags=[RunTag(k, str(v)[:_MAX_TAG]) for k, v in tags.items()],
         )
         self.client.set_terminated(self.parent_run_id, "FAILED" if failed else "FINISHED")
+
+
+# The trial recorder: a process of its own writes each finished trial's
+# durable record and nested run, so the sweep's loop never waits for them.
+_recorder: tuple[ExperimentTracker, SweepStore] | None = None
+
+
+def open_recorder(tracking_uri: str, experiment_name: str, parent_run_id: str, storage_url: str, study_name: str) -> None:
+    """Opens the tracking store and the sweep's study, once per recorder process."""
+    global _recorder
+    _recorder = (ExperimentTracker(tracking_uri, experiment_name, parent_run_id), SweepStore(storage_url, study_name, resumed=True))
+
+
+def record_trial(result: TrialResult, metric_name: str, pipeline: str, durable: optuna.trial.FrozenTrial) -> None:
+    """Writes a finished trial: first its durable record (a rerun then never runs it again), then its nested run."""
+    tracker, store = _recorder
+    store.add(durable)
+    tracker.log_trial(result, metric_name, pipeline)

@@ -11,11 +11,12 @@ import contextvars
 import importlib
 import logging
 import math
+import multiprocessing
 import os
 import shutil
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -30,7 +31,7 @@ from components.models import get_family
 from components.search.sampler import TrialPlanner
 from components.search.store import SweepStore, sweep_fingerprint
 from components.spec import ExperimentSpec
-from components.tracking import ExperimentTracker
+from components.tracking import ExperimentTracker, open_recorder, record_trial
 from components.trial import TrialConfig, TrialResult, run_trial
 from tasks.data import ExperimentData
 from tasks.report import publish_table
@@ -132,7 +133,26 @@ def _stop(client, future, logger) -> None:
             logger.warning("could not restart worker %s to stop trial %s: %s", running_on, future.key, error)
 
 
-def _placement(client, gpus: float, running_gpus: dict[str, float]) -> dict | None:
+class WorkerTable:
+    """The cluster's workers (threads, GPUs, name), asked of the scheduler again only when the set of workers changes.
+
+    Placing a trial then costs one scheduler call (what each worker is running).
+    """
+
+    def __init__(self, client):
+        self.client = client
+        self.workers: dict[str, tuple[int, float, str]] = {}
+
+    def processing(self) -> dict[str, tuple]:
+        """Keys each worker is running, refreshing the table when workers came or went."""
+        processing = self.client.processing()
+        if set(processing) != set(self.workers):
+            info = self.client.scheduler_info(n_workers=-1)["workers"]
+            self.workers = {w: (i["nthreads"], i.get("resources", {}).get("GPU", 0), i["name"]) for w, i in info.items()}
+        return {w: keys for w, keys in processing.items() if w in self.workers}
+
+
+def _placement(table: WorkerTable, gpus: float, running_gpus: dict[str, float]) -> dict | None:
     """Where a trial may start now, as ``client.submit`` options, or None when no slot of its kind is free.
 
     A new trial goes to a worker with an idle thread, never queued behind a
@@ -144,19 +164,19 @@ def _placement(client, gpus: float, running_gpus: dict[str, float]) -> dict | No
     Args:
         running_gpus: GPUs held by each running trial, by Dask key.
     """
-    workers = client.scheduler_info(n_workers=-1)["workers"]
-    processing = client.processing()
-    trials = {w: [k for k in processing.get(w, ()) if str(k).startswith("trial-")] for w in workers}
-    idle = [w for w, info in workers.items() if len(trials[w]) < info["nthreads"]]
+    processing = table.processing()
+    workers = table.workers
+    trials = {w: [k for k in keys if str(k).startswith("trial-")] for w, keys in processing.items()}
+    idle = [w for w in processing if len(trials[w]) < workers[w][0]]
     if not gpus:
-        has_gpu = {w for w, info in workers.items() if info.get("resources", {}).get("GPU")}
-        if not has_gpu or len(has_gpu) == len(workers):
+        has_gpu = {w for w in processing if workers[w][1]}
+        if not has_gpu or len(has_gpu) == len(processing):
             return {"workers": idle, "allow_other_workers": True} if idle else None
         # Bound by name, strictly: a CPU trial must not drift onto a GPU
         # worker, and a worker keeps its name when its nanny restarts it.
-        chosen = [workers[w]["name"] for w in idle if w not in has_gpu]
+        chosen = [workers[w][2] for w in idle if w not in has_gpu]
         return {"workers": chosen, "allow_other_workers": False} if chosen else None
-    free = [w for w in idle if workers[w].get("resources", {}).get("GPU", 0) - sum(running_gpus.get(k, 0) for k in trials[w]) >= gpus]
+    free = [w for w in idle if workers[w][1] - sum(running_gpus.get(k, 0) for k in trials[w]) >= gpus]
     return {"workers": free, "allow_other_workers": True, "resources": {"GPU": gpus}} if free else None
 
 
@@ -165,6 +185,7 @@ def cluster_gpus(client) -> float:
     return sum(info.get("resources", {}).get("GPU", 0) for info in client.scheduler_info(n_workers=-1)["workers"].values())
 
 
+_PROGRESS_EVERY_S = 1.0
 _TABLE_EVERY_S = 3.0
 
 
@@ -199,6 +220,18 @@ def _worker_error(error: BaseException) -> str:
     return f"worker error: {error!r}"
 
 
+def _start_recorder(tracking: str, experiment_name: str, parent_run_id: str, store: SweepStore) -> ProcessPoolExecutor:
+    """The process that writes finished trials (see ``run_trials``), started now so its imports overlap the cluster's start."""
+    recorder = ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=open_recorder,
+        initargs=(tracking, experiment_name, parent_run_id, store.url, store.study_name),
+    )
+    recorder.submit(int)  # the pool starts its process on the first submission
+    return recorder
+
+
 def _stopped(config: TrialConfig, started: float, reason: str) -> TrialResult:
     return TrialResult(config.iteration, config.model_name, config.params, "failed", None, time.monotonic() - started, reason)
 
@@ -219,6 +252,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         sweep_storage(spec.name, spec.sweep.storage), spec.name, sweep_fingerprint(spec.sweep_identity(), data.data_hash), metric.greater_is_better
     )
     board = Leaderboard(metric.name, sweep=store.study_name)
+    recorder = _start_recorder(tracking_uri(), spec.name, parent_run_id, store)
     progress_id = create_progress_artifact(0.0, key=artifact_key(spec.name, "progress"), description=f"Trials of {spec.name}")
     started = time.monotonic()
     deadline = started + limits.experiment_timeout_hours * 3600 if limits.experiment_timeout_hours else math.inf
@@ -255,28 +289,28 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         # Shipped as tasks, not scattered: the scheduler can recompute a task's
         # result when the worker holding it dies, but scattered data is lost.
         X, y, plan = (client.submit(_identity, part, pure=False) for part in (data.X, data.y, data.plan))
+        client.replicate([X, y, plan])  # on every worker up front, rather than fetched by each worker's first trial
         running: dict = {}  # future -> (config, start time)
         running_gpus: dict[str, float] = {}  # Dask key -> GPUs the trial holds
+        table = WorkerTable(client)
         held = None  # a sampled trial waiting for a slot of its kind (a GPU trial while every GPU is busy)
         n_started = 0
         print(PROGRESS_HEADER, flush=True)
 
-        # MLflow and Prefect writes (~25 ms each) run on one background thread,
-        # in order, so the loop hands out the next trial at once. (Their CPU
-        # time still counts on a small machine: see benchmarks/sweep_overhead.py.)
-        recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jido-tracking")
+        # Off the loop's critical path, so it hands out the next trial at once:
+        # the durable record and the MLflow nested run (~30 ms of CPU a trial)
+        # are written by a process of their own, in order, so they never hold
+        # this process's GIL; Prefect artifacts (which need this run's
+        # context) by a thread, at most every second or so.
+        reporter_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jido-artifacts")
         recorded = []
-        table_written = [0.0]  # when the live leaderboard artifact was last written
+        last_report = [-math.inf, -math.inf]  # when the progress and the leaderboard artifacts were last written
 
-        def record(result: TrialResult, config: TrialConfig, progress: float, durable, snapshot: list[TrialResult]) -> None:
-            store.add(durable)  # first: once this is written, a rerun will not run the trial again
-            tracker.log_trial(result, metric.name, config.describe())
+        def report(progress: float, snapshot: list[TrialResult] | None) -> None:
             update_progress_artifact(progress_id, progress)
-            # The live leaderboard: a new table version at most every few seconds, and with the last trial.
-            if time.monotonic() - table_written[0] >= _TABLE_EVERY_S or len(snapshot) >= n_trials:
+            if snapshot is not None:
                 live = Leaderboard(metric.name, snapshot)
                 publish_table(spec.name, live, f"**{spec.name}** (running): {len(snapshot)} of {n_trials} trials finished, ranked by {metric.name}.")
-                table_written[0] = time.monotonic()
 
         def finish(result: TrialResult, config: TrialConfig) -> None:
             board.add(result)
@@ -286,8 +320,15 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
                 logger.info("trial %d (%s) stopped early after %d steps", result.iteration, config.model_name, len(result.curve))
             if result.status == "failed":
                 logger.warning("trial %d (%s) failed: %s", result.iteration, config.model_name, (result.error or "").splitlines()[0])
-            progress = 100.0 * len(board.results) / n_trials
-            recorded.append(recorder.submit(contextvars.copy_context().run, record, result, config, progress, durable, list(board.results)))
+            recorded.append(recorder.submit(record_trial, result, metric.name, config.describe(), durable))
+            now, last = time.monotonic(), len(board.results) >= n_trials
+            if last or now - last_report[0] >= _PROGRESS_EVERY_S:
+                table_due = last or now - last_report[1] >= _TABLE_EVERY_S
+                progress = 100.0 * len(board.results) / n_trials
+                snapshot = list(board.results) if table_due else None
+                recorded.append(reporter_thread.submit(contextvars.copy_context().run, report, progress, snapshot))
+                last_report[0] = now
+                last_report[1] = now if table_due else last_report[1]
 
         while True:
             now = time.monotonic()
@@ -299,7 +340,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
                     gpus = gpus_per_trial if get_family(config.model_name).uses_gpu else 0
                     held = (config, planner.reporter(iteration), gpus)
                 config, reporter, gpus = held
-                options = _placement(client, gpus, running_gpus)
+                options = _placement(table, gpus, running_gpus)
                 if options is None:  # no slot of its kind is free (or a worker is being replaced): wait
                     break
                 key = f"trial-{config.iteration}-{parent_run_id}"
@@ -334,6 +375,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
                     finish(_stopped(config, t0, reason), config)
 
         recorder.shutdown(wait=True)
+        reporter_thread.shutdown(wait=True)
         for done_recording in recorded:
             done_recording.result()  # a tracking error surfaces here, not silently
 

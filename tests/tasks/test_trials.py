@@ -14,7 +14,7 @@ import pytest
 from distributed import Client, Scheduler, SpecCluster, get_worker
 
 from components.spec import build_spec
-from tasks.trials import _placement, cluster_gpus, dask_client, local_workers, visible_gpus
+from tasks.trials import WorkerTable, _placement, cluster_gpus, dask_client, local_workers, visible_gpus
 
 
 def _where() -> tuple[str, str | None]:
@@ -55,7 +55,7 @@ def gpu_cluster():
 
 def test_cpu_trials_never_take_a_gpu_worker(gpu_cluster):
     client = gpu_cluster
-    options = _placement(client, 0, {})
+    options = _placement(WorkerTable(client), 0, {})
     futures = [client.submit(_where, key=f"trial-cpu-{i}", pure=False, **options) for i in range(6)]
     assert {f.result() for f in futures} == {("cpu-0", None)}
 
@@ -63,13 +63,13 @@ def test_cpu_trials_never_take_a_gpu_worker(gpu_cluster):
 def test_gpu_trials_hold_their_gpu_and_do_not_share_it(gpu_cluster):
     client = gpu_cluster
     assert cluster_gpus(client) == 1
-    options = _placement(client, 1, {})
+    options = _placement(WorkerTable(client), 1, {})
     assert options["resources"] == {"GPU": 1}
     first = client.submit(_hold, 1.5, key="trial-gpu-0", pure=False, **options)
     while not any("trial-gpu-0" in keys for keys in client.processing().values()):
         time.sleep(0.05)
-    assert _placement(client, 1, {"trial-gpu-0": 1}) is None  # its one GPU is held
-    assert _placement(client, 0, {"trial-gpu-0": 1})["workers"]  # CPU trials still have their worker
+    assert _placement(WorkerTable(client), 1, {"trial-gpu-0": 1}) is None  # its one GPU is held
+    assert _placement(WorkerTable(client), 0, {"trial-gpu-0": 1})["workers"]  # CPU trials still have their worker
     # Submitted anyway, a second GPU trial waits for the GPU instead of sharing it.
     second = client.submit(_hold, 0.2, key="trial-gpu-1", pure=False, resources={"GPU": 1})
     (name_a, _, end_a), (name_b, start_b, _) = first.result(), second.result()
