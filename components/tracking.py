@@ -88,6 +88,11 @@ class ExperimentTracker:
             board.save(path)
             self.client.log_artifact(self.parent_run_id, str(path))
 
+    def log_metrics(self, metrics: dict[str, float]) -> None:
+        """Metrics of the parent run."""
+        now = int(time.time() * 1000)
+        self.client.log_batch(self.parent_run_id, metrics=[MlflowMetric(k, float(v), now, 0) for k, v in metrics.items()])
+
     def finish(self, metrics: dict[str, float], tags: dict[str, str], failed: bool = False) -> None:
         """Closes the parent run with its summary."""
         now = int(time.time() * 1000)

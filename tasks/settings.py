@@ -30,6 +30,17 @@ def artifact_key(*parts: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")
 
 
+def experiment_started() -> float:
+    """When the experiment began (epoch seconds): its flow run's start, or now outside a flow."""
+    import time
+
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    start = context.flow_run.start_time if context and context.flow_run else None
+    return start.timestamp() if start else time.time()
+
+
 def task_logger() -> logging.Logger | logging.LoggerAdapter:
     """The Prefect run logger inside a run; a plain logger when a task is called with ``.fn()``."""
     from prefect import get_run_logger

@@ -35,7 +35,7 @@ from components.tracking import ExperimentTracker, open_recorder, record_trial
 from components.trial import TrialConfig, TrialResult, run_trial
 from tasks.data import ExperimentData
 from tasks.report import publish_table
-from tasks.settings import artifact_key, sweep_storage, task_logger, tracking_uri
+from tasks.settings import artifact_key, experiment_started, sweep_storage, task_logger, tracking_uri
 
 
 @contextmanager
@@ -78,7 +78,23 @@ def dask_client(spec: ExperimentSpec) -> Iterator["distributed.Client"]:  # noqa
         else:
             cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR)
         with cluster, Client(cluster) as client:
-            yield client
+            try:
+                yield client
+            finally:
+                cluster.sync(_kill_workers, cluster)
+
+
+async def _kill_workers(cluster) -> None:
+    """Ends a local cluster's worker processes at once, trials still running included.
+
+    A graceful close waits 4 s for a busy worker; when the sweep is over
+    nothing on the workers is needed any more, so they are killed instead.
+    """
+    import asyncio
+
+    from distributed import Nanny
+
+    await asyncio.gather(*(worker.kill(timeout=0.5) for worker in cluster.workers.values() if isinstance(worker, Nanny)))
 
 
 def visible_gpus() -> list[str]:
@@ -122,15 +138,21 @@ def local_workers(n_cpu_workers: int, gpu_ids: list[str], gpus_per_trial: float)
     return workers
 
 
-def _stop(client, future, logger) -> None:
-    """Cancels a trial and restarts the worker running it, so its computation really ends."""
-    running_on = [worker for worker, keys in client.processing().items() if future.key in keys]
-    future.cancel()
+def _stop(client, futures: list, logger, restart: bool = True) -> None:
+    """Cancels trials and restarts the workers running them (all at once), so their computations really end.
+
+    Without ``restart`` the trials are only cancelled: for jido's own cluster
+    when the sweep is over, since closing the cluster ends them anyway.
+    """
+    keys = {future.key for future in futures}
+    running_on = [worker for worker, held in client.processing().items() if keys & set(held)] if restart else []
+    for future in futures:
+        future.cancel()
     if running_on:
         try:
             client.restart_workers(running_on, timeout=60)
         except Exception as error:  # a worker without a nanny cannot be restarted; say so, keep going
-            logger.warning("could not restart worker %s to stop trial %s: %s", running_on, future.key, error)
+            logger.warning("could not restart worker(s) %s to stop trial(s) %s: %s", running_on, sorted(keys), error)
 
 
 class WorkerTable:
@@ -255,7 +277,8 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
     recorder = _start_recorder(tracking_uri(), spec.name, parent_run_id, store)
     progress_id = create_progress_artifact(0.0, key=artifact_key(spec.name, "progress"), description=f"Trials of {spec.name}")
     started = time.monotonic()
-    deadline = started + limits.experiment_timeout_hours * 3600 if limits.experiment_timeout_hours else math.inf
+    # The budget counts from the experiment's start (its flow run), not from this task's.
+    deadline = started - (time.time() - experiment_started()) + limits.experiment_timeout_hours * 3600 if limits.experiment_timeout_hours else math.inf
     trial_timeout = limits.iteration_timeout_minutes * 60 if limits.iteration_timeout_minutes else math.inf
 
     with dask_client(spec) as client:
@@ -362,27 +385,31 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
                 result = future.result() if future.status == "finished" else _stopped(config, t0, _worker_error(future.exception()))
                 finish(result, config)
             now = time.monotonic()
-            for future, (config, t0) in list(running.items()):
-                reason = None
-                if now >= deadline:
-                    reason = f"stopped: experiment_timeout_hours ({limits.experiment_timeout_hours}) reached"
-                elif now - t0 >= trial_timeout:
-                    reason = f"stopped: ran past iteration_timeout_minutes ({limits.iteration_timeout_minutes})"
-                if reason:
-                    _stop(client, future, logger)
-                    running.pop(future)
+            if now >= deadline:
+                expired = list(running)
+                reason = f"stopped: experiment_timeout_hours ({limits.experiment_timeout_hours}) reached"
+            else:
+                expired = [future for future, (_, t0) in running.items() if now - t0 >= trial_timeout]
+                reason = f"stopped: ran past iteration_timeout_minutes ({limits.iteration_timeout_minutes})"
+            if expired:
+                # Past the budget on jido's own cluster, cancelling is enough: the cluster closes next.
+                own_cluster = not (spec.compute.address or spec.compute.cluster_class)
+                _stop(client, expired, logger, restart=not (now >= deadline and own_cluster))
+                for future in expired:
+                    config, t0 = running.pop(future)
                     running_gpus.pop(future.key, None)
                     finish(_stopped(config, t0, reason), config)
 
-        recorder.shutdown(wait=True)
-        reporter_thread.shutdown(wait=True)
         for done_recording in recorded:
-            done_recording.result()  # a tracking error surfaces here, not silently
+            done_recording.result()  # every trial is written; a tracking error surfaces here, not silently
+        recorder.shutdown(wait=False)  # its process exits on its own time
+        reporter_thread.shutdown(wait=True)
 
     if board.best() is None:
         first_error = next((r.error for r in board.results if r.error), "no trial ran")
         tracker.finish({}, {"jido.status": "failed"}, failed=True)
         store.close()  # a rerun tries again from scratch rather than resuming a sweep of failures
         raise JidoError(f"no trial completed in experiment {spec.name!r}; the first failure was: {first_error.splitlines()[0]}")
+    tracker.log_metrics({"sweep_end_s": time.time() - experiment_started()})
     logger.info("%d trials finished in %.1f s; best: %s", len(board.results), time.monotonic() - started, board.best().model_name)
     return board
