@@ -207,6 +207,7 @@ def cluster_gpus(client) -> float:
     return sum(info.get("resources", {}).get("GPU", 0) for info in client.scheduler_info(n_workers=-1)["workers"].values())
 
 
+_NO_WORKER_PATIENCE_S = 300
 _PROGRESS_EVERY_S = 1.0
 _TABLE_EVERY_S = 3.0
 
@@ -312,12 +313,14 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         # Shipped as tasks, not scattered: the scheduler can recompute a task's
         # result when the worker holding it dies, but scattered data is lost.
         X, y, plan = (client.submit(_identity, part, pure=False) for part in (data.X, data.y, data.plan))
-        client.replicate([X, y, plan])  # on every worker up front, rather than fetched by each worker's first trial
+        if client.nthreads():  # on every worker up front, rather than fetched by each worker's first trial
+            client.replicate([X, y, plan])
         running: dict = {}  # future -> (config, start time)
         running_gpus: dict[str, float] = {}  # Dask key -> GPUs the trial holds
         table = WorkerTable(client)
         held = None  # a sampled trial waiting for a slot of its kind (a GPU trial while every GPU is busy)
         n_started = 0
+        idle_since = None  # since when no trial runs and none could be placed
         print(PROGRESS_HEADER, flush=True)
 
         # Off the loop's critical path, so it hands out the next trial at once:
@@ -374,8 +377,15 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
             if not running:
                 if (held is None and n_started >= len(todo)) or time.monotonic() >= deadline:
                     break
-                time.sleep(0.2)  # every worker is being replaced; the nanny brings them back
+                # Every worker is gone or being replaced: wait for the nannies (or the
+                # cluster) to bring workers back, but not forever.
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since > _NO_WORKER_PATIENCE_S:
+                    logger.error("no Dask worker could take a trial for %d s; the sweep ends with %d trials run", _NO_WORKER_PATIENCE_S, len(board.results))
+                    break
+                time.sleep(0.2)
                 continue
+            idle_since = None
             next_stop = min([deadline] + [t0 + trial_timeout for _, t0 in running.values()])
             wait_s = max(0.0, min(next_stop - time.monotonic(), 5.0))
             done = _first_completed(list(running), wait_s)
@@ -406,7 +416,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         reporter_thread.shutdown(wait=True)
 
     if board.best() is None:
-        first_error = next((r.error for r in board.results if r.error), "no trial ran")
+        first_error = next((r.error for r in board.results if r.error), "no trial ran: no Dask worker could take one")
         tracker.finish({}, {"jido.status": "failed"}, failed=True)
         store.close()  # a rerun tries again from scratch rather than resuming a sweep of failures
         raise JidoError(f"no trial completed in experiment {spec.name!r}; the first failure was: {first_error.splitlines()[0]}")

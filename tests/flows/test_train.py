@@ -197,3 +197,45 @@ def _crash_and_check(services, cancer_csv):
     assert len(by_status["completed"]) == 3  # the other trials still ran
     # Whether the nanny brings the dead worker back is not asserted: in about
     # one run in four here it had not within 120 s (noted on issue 3).
+
+
+def test_a_trial_that_runs_out_of_memory_is_failed_and_its_worker_replaced(prefect_api, tracking_uri, cancer_csv):
+    import logging
+
+    import dask
+    from distributed import Client, LocalCluster
+
+    from components.models import REGISTRY
+    from tests.support.crashing import CrashingFamily, RegisterCrashingFamily, register
+
+    register()
+    # One worker with a small memory limit: the nanny kills it past 95% and starts a new one.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), LocalCluster(
+        n_workers=1, threads_per_worker=1, memory_limit="700MiB", dashboard_address=":0", silence_logs=logging.CRITICAL
+    ) as cluster:
+        with Client(cluster) as client:
+            client.register_plugin(RegisterCrashingFamily())
+            spec = cancer_spec(
+                cancer_csv, cluster.scheduler_address, name="oom", allowed_models=["Crashing", "LogisticRegression"],
+                limits={"iterations": 3, "max_concurrent_iterations": 1, "experiment_timeout_hours": 0.05},
+                sweep={"sampling": "grid", "search_space": [{"model_name": ["Crashing"], "how": ["oom"]}, {"model_name": ["LogisticRegression"], "C": [0.1, 1.0]}]},
+            )
+            try:
+                result = train(spec)
+            finally:
+                REGISTRY.pop(CrashingFamily.name)
+    rows = sorted(result.leaderboard, key=lambda r: r["iteration"])
+    assert rows[0]["status"] == "failed" and "worker process died" in rows[0]["error"]
+    assert [r["status"] for r in rows[1:]] == ["completed", "completed"]  # ran on the replacement worker
+
+
+def test_a_sweep_without_any_worker_ends_with_a_clear_error(prefect_api, tracking_uri, cancer_csv, monkeypatch):
+    from distributed import LocalCluster
+
+    import tasks.trials
+
+    monkeypatch.setattr(tasks.trials, "_NO_WORKER_PATIENCE_S", 2)
+    with LocalCluster(n_workers=0, dashboard_address=":0") as cluster:
+        spec = cancer_spec(cancer_csv, cluster.scheduler_address, name="no-workers", allowed_models=["SGD"])
+        with pytest.raises(JidoError, match="no Dask worker could take one"):
+            train(spec)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
@@ -24,6 +25,11 @@ class ProcessEnder(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         if self.how == "exit":
             sys.exit(3)
+        if self.how == "oom":  # grows until the worker's nanny kills it for passing its memory limit
+            hoard = []
+            while True:
+                hoard.append(bytearray(os.urandom(1)) * (50 * 2**20))
+                time.sleep(0.05)
         os._exit(1)
 
 
@@ -32,7 +38,7 @@ class CrashingFamily(ModelFamily):
     tasks = frozenset({"classification"})
 
     def search_space(self, task):
-        return {"how": Choice(("crash", "exit"))}
+        return {"how": Choice(("crash", "exit", "oom"))}
 
     def defaults(self, task) -> dict[str, Any]:
         return {"how": "crash"}
