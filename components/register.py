@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from components.contract import DataContract
 from components.errors import JidoError
 
 CHAMPION_ALIAS = "champion"
@@ -126,6 +128,41 @@ def resolve_model(model_uri: str, tracking_uri: str) -> ModelRef:
     except MlflowException:
         raise JidoError(f"no registered model version for {model_uri!r} in {tracking_uri}; `jido models` lists what is registered") from None
     return ModelRef(found.name, str(found.version), found.run_id)
+
+
+_CONTRACT_TAG = "jido.contract"
+
+
+def log_contract(contract: DataContract, ref: ModelRef, tracking_uri: str) -> str:
+    """Keeps the data contract with a registered version: its JSON and its great-expectations suite, under the version's run.
+
+    Returns the contract's artifact path, which the version's ``jido.contract`` tag names.
+    """
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    folder = f"contract/{ref.name}-v{ref.version}"
+    client.log_text(ref.run_id, contract.to_json(), f"{folder}/contract.json")
+    suite = contract.to_suite(f"{ref.name}-v{ref.version}")
+    client.log_text(ref.run_id, json.dumps(suite.to_json_dict(), indent=1, default=str), f"{folder}/expectation_suite.json")
+    client.set_model_version_tag(ref.name, ref.version, _CONTRACT_TAG, f"{folder}/contract.json")
+    return f"{folder}/contract.json"
+
+
+def load_contract(ref: ModelRef, tracking_uri: str) -> DataContract:
+    """The data contract kept with a registered version.
+
+    Raises:
+        JidoError: the version was registered without one.
+    """
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    path = (MlflowClient(tracking_uri).get_model_version(ref.name, ref.version).tags or {}).get(_CONTRACT_TAG)
+    if not path:
+        raise JidoError(f"{ref.uri} has no data contract (it was registered before jido kept one); train again to get one")
+    mlflow.set_tracking_uri(tracking_uri)
+    return DataContract.from_json(mlflow.artifacts.load_text(f"runs:/{ref.run_id}/{path}"))
 
 
 def load_pipeline(ref: ModelRef, tracking_uri: str) -> Pipeline:

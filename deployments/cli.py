@@ -75,6 +75,23 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_contract(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from components.register import load_contract, resolve_model
+    from tasks.settings import tracking_uri
+
+    ref = resolve_model(args.model_uri, tracking_uri())
+    contract = load_contract(ref, tracking_uri())
+    rows = contract.rows()
+    table = Table(*rows[0].keys(), title=f"data contract of {ref.name} version {ref.version}")
+    for row in rows:
+        table.add_row(*row.values())
+    Console(width=160).print(table)
+    return 0
+
+
 def _cmd_deploy(args: argparse.Namespace) -> int:
     from components.errors import JidoError
 
@@ -118,6 +135,10 @@ def _parser() -> argparse.ArgumentParser:
 
     models = commands.add_parser("models", help="list registered models, versions, aliases and metrics")
     models.set_defaults(run=_cmd_models)
+
+    contract = commands.add_parser("contract", help="print the data contract a registered model version was trained with")
+    contract.add_argument("model_uri", help="models:/NAME@champion or models:/NAME/VERSION")
+    contract.set_defaults(run=_cmd_contract)
 
     deploy = commands.add_parser("deploy", help="serve the training and scoring deployments of a spec on a Prefect server")
     deploy.add_argument("spec", help="experiment spec (YAML)")

@@ -11,7 +11,8 @@ from prefect.cache_policies import NO_CACHE
 
 from components.leaderboard import Leaderboard
 from components.metrics import get_metric
-from components.register import CHAMPION_ALIAS, champion, load_pipeline, log_and_register, set_champion
+from components.contract import learn_contract
+from components.register import CHAMPION_ALIAS, champion, load_pipeline, log_and_register, log_contract, set_champion
 from components.spec import ExperimentSpec
 from components.trial import build_pipeline, evaluate_pipeline
 from tasks.data import ExperimentData
@@ -64,6 +65,7 @@ def register_champion(spec: ExperimentSpec, data: ExperimentData, board: Leaderb
         "jido.task": spec.task,
     }
     ref = log_and_register(pipeline, data.X, spec.name, uri, parent_run_id, tags)
+    log_contract(learn_contract(data.X, data.profiles), ref, uri)
     promoted = incumbent is None or incumbent_metric is None or metric.is_better(best.metric, incumbent_metric)
     if promoted:
         set_champion(ref, uri)

@@ -64,6 +64,11 @@ def test_train_then_score_then_list_on_a_real_churn_table(cli_env, tmp_path, ser
     assert {"prediction", "probability_yes", "probability_no", "model_version"} <= set(output.columns)
     assert (output["model_version"] == 1).all()
 
+    contract = _jido("contract", "models:/cli-churn@champion", env=cli_env, cwd=tmp_path)
+    assert contract.returncode == 0, contract.stderr[-3000:]
+    plan_row = next(line for line in contract.stdout.splitlines() if "international_plan" in line)
+    assert "categorical" in plan_row and "{no, yes} (2)" in plan_row
+
     listed = _jido("models", env=cli_env, cwd=tmp_path)
     assert listed.returncode == 0
     row = next(line for line in listed.stdout.splitlines() if "cli-churn" in line)

@@ -12,6 +12,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from components.errors import JidoError
 from components.leaderboard import Leaderboard
+from components.register import load_contract, resolve_model
 from flows.train import train
 from tests.flows.conftest import cancer_spec
 
@@ -46,6 +47,8 @@ def test_experiment_registers_a_champion_tracks_every_trial_and_generates_scorin
 
     client = MlflowClient(tracking_uri)
     assert str(client.get_model_version_by_alias("cancer", "champion").version) == "1"
+    contract = load_contract(resolve_model("models:/cancer@champion", tracking_uri), tracking_uri)
+    assert len(contract.columns) == 30 and {c.kind for c in contract.columns} == {"numeric"}  # kept with the version
 
     with get_client(sync_client=True) as prefect:
         deployment = prefect.read_deployment_by_name("jido-score/cancer-batch-scoring")
