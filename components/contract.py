@@ -21,7 +21,7 @@ ValueKind = Literal["numeric", "categorical", "datetime", "text", "unused"]
 
 # A column with at most this many distinct values gets an allowed-values expectation.
 MAX_CATEGORIES = 50
-# Numeric ranges are widened by this share of their span on each side.
+# Numeric ranges are widened by this share of their span on each side (never below 0 for non-negative columns).
 RANGE_TOLERANCE = 0.1
 # A null fraction may grow by this much (absolute) before it breaks the contract.
 NULL_SLACK = 0.05
@@ -142,6 +142,8 @@ def learn_contract(X: pd.DataFrame, profiles: list[ColumnProfile] | tuple[Column
             if len(values):
                 span = float(values.max() - values.min()) or max(abs(float(values.max())), 1.0)
                 low, high = float(values.min()) - RANGE_TOLERANCE * span, float(values.max()) + RANGE_TOLERANCE * span
+                if values.min() >= 0:  # a column that was never negative (counts, amounts) does not become so
+                    low = max(low, 0.0)
         elif kind == "categorical":
             distinct = pd.unique(series.dropna())
             if len(distinct) <= MAX_CATEGORIES:

@@ -16,6 +16,7 @@ _QUIET_ENV = {
     "GX_ANALYTICS_ENABLED": "false",
     "MLFLOW_ENABLE_TELEMETRY": "false",
     "DO_NOT_TRACK": "1",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
 }
 
 

@@ -60,3 +60,12 @@ def test_printable_rows_show_ranges_and_categories(contract):
     assert rows["colour"]["accepted values"] == "{blue, green, red} (3)"
     assert " .. " in rows["amount"]["accepted values"] and rows["review"]["accepted values"] == "any"
     assert np.isclose(float(rows["amount"]["nulls seen"].rstrip("%")) / 100, 15 / 240, atol=0.001)
+
+
+def test_ranges_of_never_negative_columns_stay_non_negative():
+    import pandas as pd
+
+    X = pd.DataFrame({"calls": [0, 1, 2, 5, 3] * 10, "delta": [-1.0, 0.5, 2.0, 1.0, 0.0] * 10})
+    by_name = {c.name: c for c in learn_contract(X, profile_table(X)).columns}
+    assert by_name["calls"].low == 0.0 and by_name["calls"].high == pytest.approx(5.5)
+    assert by_name["delta"].low == pytest.approx(-1.3)
