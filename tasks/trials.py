@@ -255,6 +255,15 @@ def _start_recorder(tracking: str, experiment_name: str, parent_run_id: str, sto
     return recorder
 
 
+@contextmanager
+def _shut_down_after(recorder: ProcessPoolExecutor) -> Iterator[None]:
+    """Lets the recorder's process go however the sweep ends, without waiting for it to exit (its work is awaited first)."""
+    try:
+        yield
+    finally:
+        recorder.shutdown(wait=False)
+
+
 def _stopped(config: TrialConfig, started: float, reason: str) -> TrialResult:
     return TrialResult(config.iteration, config.model_name, config.params, "failed", None, time.monotonic() - started, reason)
 
@@ -282,7 +291,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
     deadline = started - (time.time() - experiment_started()) + limits.experiment_timeout_hours * 3600 if limits.experiment_timeout_hours else math.inf
     trial_timeout = limits.iteration_timeout_minutes * 60 if limits.iteration_timeout_minutes else math.inf
 
-    with dask_client(spec) as client:
+    with _shut_down_after(recorder), dask_client(spec) as client:
         policy = spec.sweep.early_termination
         planner = TrialPlanner(
             spec.search_subspaces(),
@@ -412,7 +421,6 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
 
         for done_recording in recorded:
             done_recording.result()  # every trial is written; a tracking error surfaces here, not silently
-        recorder.shutdown(wait=False)  # its process exits on its own time
         reporter_thread.shutdown(wait=True)
 
     if board.best() is None:
