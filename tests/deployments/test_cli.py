@@ -166,7 +166,7 @@ def test_a_sweep_killed_mid_run_continues_where_it_stopped(cli_env, tmp_path, ca
         log.close()
     before = _finished_count(study_db)
     assert process.returncode == -signal.SIGKILL, (tmp_path / "killed.log").read_text()[-3000:]
-    assert 3 <= before < 10, f"the kill should land mid-sweep; {before} trials had finished"
+    assert 3 <= before < 10, f"the kill should land mid-sweep; {before} trials had finished\n" + (tmp_path / "killed.log").read_text()[-3000:]
 
     resumed = _jido("train", "killed.yaml", env=cli_env, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
