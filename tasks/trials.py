@@ -424,7 +424,11 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         reporter_thread.shutdown(wait=True)
 
     if board.best() is None:
-        first_error = next((r.error for r in board.results if r.error), "no trial ran: no Dask worker could take one")
+        if time.monotonic() >= deadline:
+            why_none = f"the experiment_timeout_hours budget ({limits.experiment_timeout_hours}) ran out first"
+        else:
+            why_none = "no Dask worker could take one"
+        first_error = next((r.error for r in board.results if r.error), f"no trial ran: {why_none}")
         tracker.finish({}, {"jido.status": "failed"}, failed=True)
         store.close()  # a rerun tries again from scratch rather than resuming a sweep of failures
         raise JidoError(f"no trial completed in experiment {spec.name!r}; the first failure was: {first_error.splitlines()[0]}")
