@@ -26,6 +26,11 @@ REVIEWED_TRUSTED_TYPES = (
     "components.featurize.DatetimeParts",
     "components.featurize.NumericCoercer",
     "components.featurize.TextTfidf",
+    # Deep text models keep their weights as NumPy arrays and their tokenizer
+    # as JSON; loading rebuilds a known network (no remote code) from them.
+    "components.models.dnn._bert.BertTextClassifier",
+    "components.models.dnn._bilstm.BiLSTMTextClassifier",
+    "components.models.dnn._inputs.TextTableFeaturizer",
     "numpy.dtype",
     "scipy.sparse._csr.csr_matrix",
     "sklearn.calibration._CalibratedClassifier",
@@ -66,10 +71,19 @@ def trusted_types_for(pipeline: Pipeline) -> list[str]:
     return sorted(untrusted)
 
 
-def _requirements() -> list[str]:
+def _requirements(pipeline: Pipeline) -> list[str]:
     from importlib.metadata import version
 
-    return [f"{package}=={version(package)}" for package in ("scikit-learn", "skops", "pandas", "numpy", "scipy")]
+    packages = ["scikit-learn", "skops", "pandas", "numpy", "scipy"]
+    if _holds_deep_model(pipeline):
+        packages += ["torch", "transformers", "tokenizers", "safetensors"]
+    return [f"{package}=={version(package)}" for package in packages]
+
+
+def _holds_deep_model(pipeline: Pipeline) -> bool:
+    from components.models.dnn._estimator import TorchTextClassifier
+
+    return any(isinstance(step, TorchTextClassifier) for _, step in pipeline.steps)
 
 
 def log_and_register(
@@ -99,7 +113,7 @@ def log_and_register(
             input_example=example,
             registered_model_name=model_name,
             # Stated, not inferred: inference reloads the model in a subprocess (seconds).
-            pip_requirements=_requirements(),
+            pip_requirements=_requirements(pipeline),
             await_registration_for=60,
         )
     client = mlflow.MlflowClient(tracking_uri)

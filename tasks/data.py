@@ -48,6 +48,9 @@ def load_training_data(spec: ExperimentSpec) -> ExperimentData:
         X = pd.concat([X, valid.X[X.columns]], ignore_index=True)
         y = pd.concat([y, valid.y], ignore_index=True)
         n_validation = len(valid.X)
+    named_text = [c for c in (spec.text_dnn.text_columns or []) if c not in X.columns]
+    if named_text:
+        raise JidoError(f"text_dnn.text_columns: {', '.join(map(repr, named_text))} not among the feature columns: {', '.join(map(str, X.columns))}")
     plan = plan_split(y, spec.task, spec.seed, spec.validation_size, spec.n_cross_validations, n_validation)
     if train.n_dropped_rows:
         logger.warning("dropped %d rows whose target %r is empty", train.n_dropped_rows, spec.target_column)

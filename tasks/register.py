@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from components.leaderboard import Leaderboard
 from components.metrics import get_metric
+from components.models import get_family
 from components.contract import learn_contract
 from components.register import CHAMPION_ALIAS, champion, load_pipeline, log_and_register, log_contract, set_champion
 from components.spec import ExperimentSpec
@@ -32,6 +34,15 @@ class RegisterOutcome:
     champion_metric: float
 
 
+def _use_every_core() -> None:
+    # Dask's nanny sets OMP_NUM_THREADS=1 in this process before it spawns its
+    # workers, so torch would refit a deep model on one thread; the refit runs
+    # alone once the sweep is over and may use every core.
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+
+
 @task(name="register-champion", cache_policy=NO_CACHE)
 def register_champion(spec: ExperimentSpec, data: ExperimentData, board: Leaderboard, parent_run_id: str) -> RegisterOutcome:
     """Refits the best trial's pipeline on all rows and registers it under the experiment's name.
@@ -44,6 +55,8 @@ def register_champion(spec: ExperimentSpec, data: ExperimentData, board: Leaderb
     uri = tracking_uri()
     metric = get_metric(board.metric_name)
     best = board.best()
+    if get_family(best.model_name).needs_text:
+        _use_every_core()
     pipeline = build_pipeline(best.model_name, spec.task, best.params, spec.seed).fit(data.X, data.y)
 
     incumbent = champion(spec.name, uri)

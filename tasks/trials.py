@@ -28,6 +28,7 @@ from components.errors import JidoError
 from components.leaderboard import PROGRESS_HEADER, Leaderboard
 from components.metrics import get_metric
 from components.models import get_family
+from components.models.dnn import find_encoder, plan_text_models
 from components.search.sampler import TrialPlanner
 from components.search.store import SweepStore, sweep_fingerprint
 from components.spec import ExperimentSpec
@@ -36,6 +37,17 @@ from components.trial import TrialConfig, TrialResult, run_trial
 from tasks.data import ExperimentData
 from tasks.report import publish_table
 from tasks.settings import artifact_key, experiment_started, sweep_storage, task_logger, tracking_uri
+
+
+def _worker_env(n_workers: int) -> dict[str, str]:
+    """The environment of jido's local CPU workers.
+
+    They see no GPU: a trial uses a GPU only when it holds one. Each gets its
+    share of the cores for OpenMP/MKL/torch threads (Dask's nanny would set 1):
+    one worker on a 2-core machine trains a deep model on both cores.
+    """
+    threads = str(max(1, (os.cpu_count() or 1) // max(1, n_workers)))
+    return {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
 
 
 @contextmanager
@@ -63,7 +75,7 @@ def dask_client(spec: ExperimentSpec) -> Iterator["distributed.Client"]:  # noqa
         return
     logging.getLogger("distributed").setLevel(logging.WARNING)
     n_workers = spec.compute.n_workers or max(1, min(os.cpu_count() or 1, spec.limits.max_concurrent_iterations))
-    gpu_ids = visible_gpus() if spec.compute.gpus_per_trial else []
+    gpu_ids = visible_gpus() if spec.gpus_per_trial() else []
     # One thread per worker: a trial that must be stopped is stopped by
     # restarting its worker, which then touches no other trial. A trial whose
     # worker dies (a crash, sys.exit, running out of memory) is not retried:
@@ -71,12 +83,14 @@ def dask_client(spec: ExperimentSpec) -> Iterator["distributed.Client"]:  # noqa
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         if gpu_ids:
             cluster = SpecCluster(
-                workers=local_workers(n_workers, gpu_ids, spec.compute.gpus_per_trial),
+                workers=local_workers(n_workers, gpu_ids, spec.gpus_per_trial()),
                 scheduler={"cls": Scheduler, "options": {"dashboard_address": ":0", "dashboard": False}},
                 silence_logs=logging.ERROR,
             )
         else:
-            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR)
+            cluster = LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR, env=_worker_env(n_workers)
+            )
         with cluster, Client(cluster) as client:
             try:
                 yield client
@@ -123,7 +137,8 @@ def local_workers(n_cpu_workers: int, gpu_ids: list[str], gpus_per_trial: float)
     per_worker = max(1, math.ceil(gpus_per_trial))
     groups = [gpu_ids[i:i + per_worker] for i in range(0, len(gpu_ids) - per_worker + 1, per_worker)]
     workers = {
-        f"cpu-{i}": {"cls": Nanny, "options": {"nthreads": 1, "silence_logs": logging.ERROR}} for i in range(n_cpu_workers)
+        f"cpu-{i}": {"cls": Nanny, "options": {"nthreads": 1, "silence_logs": logging.ERROR, "env": _worker_env(n_cpu_workers)}}
+        for i in range(n_cpu_workers)
     }
     for group in groups:
         workers[f"gpu-{'-'.join(group)}"] = {
@@ -269,6 +284,26 @@ def _stopped(config: TrialConfig, started: float, reason: str) -> TrialResult:
 
 
 @task(name="run-trials", cache_policy=NO_CACHE)
+def portfolio(spec: ExperimentSpec, data: ExperimentData, with_gpu: bool, logger) -> tuple[list[str], dict[str, dict]]:
+    """The families to search, in order, and each one's fixed parameters (the deep text models' text columns and encoder)."""
+    names = spec.model_names()
+    if not spec.enable_dnn:
+        return names, {}
+    text_columns = spec.text_dnn.text_columns or [p.name for p in data.profiles if p.kind == "text"]
+    try:
+        encoder = find_encoder(spec.text_dnn.pretrained_path)
+    except ValueError as error:
+        raise JidoError(str(error)) from None
+    plan = plan_text_models(names, text_columns, encoder, with_gpu)
+    for note in plan.notes:
+        logger.warning(note)
+    if not plan.model_names:
+        raise JidoError(f"no model left to try: {'; '.join(plan.notes)}")
+    if text_columns:
+        logger.info("enable_dnn: text column(s) %s; deep text models: %s", ", ".join(text_columns), ", ".join(n for n in plan.model_names if n in plan.overrides))
+    return plan.model_names, plan.overrides
+
+
 def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -> Leaderboard:
     """Samples pipelines and runs them on Dask until ``iterations`` or the time budget is spent.
 
@@ -292,9 +327,15 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
     trial_timeout = limits.iteration_timeout_minutes * 60 if limits.iteration_timeout_minutes else math.inf
 
     with _shut_down_after(recorder), dask_client(spec) as client:
+        gpus_per_trial = spec.gpus_per_trial()
+        if gpus_per_trial and cluster_gpus(client) < gpus_per_trial:
+            if spec.compute.gpus_per_trial:
+                logger.warning("compute.gpus_per_trial is %s but the cluster's workers advertise fewer GPUs; trials run on the CPU", gpus_per_trial)
+            gpus_per_trial = 0
+        model_names, overrides = portfolio(spec, data, with_gpu=gpus_per_trial > 0, logger=logger)
         policy = spec.sweep.early_termination
         planner = TrialPlanner(
-            spec.search_subspaces(),
+            spec.search_subspaces(model_names),
             spec.task,
             metric.greater_is_better,
             spec.seed,
@@ -303,6 +344,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
             pruner=policy.build() if policy else None,
             # With a policy, trials report from the workers: the study then lives on the scheduler.
             storage=_scheduler_storage(client) if policy else None,
+            overrides=overrides,
         )
         n_trials = min(limits.iterations, planner.n_planned or limits.iterations)
         for result in planner.restore(store.finished()):
@@ -315,10 +357,6 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         finished = {result.iteration for result in board.results}
         todo = [i for i in range(n_trials) if i not in finished]
         slots = min(limits.max_concurrent_iterations, sum(client.nthreads().values()) or 1)
-        gpus_per_trial = spec.compute.gpus_per_trial
-        if gpus_per_trial and cluster_gpus(client) < gpus_per_trial:
-            logger.warning("compute.gpus_per_trial is %s but the cluster's workers advertise fewer GPUs; trials run on the CPU", gpus_per_trial)
-            gpus_per_trial = 0
         # Shipped as tasks, not scattered: the scheduler can recompute a task's
         # result when the worker holding it dies, but scattered data is lost.
         X, y, plan = (client.submit(_identity, part, pure=False) for part in (data.X, data.y, data.plan))

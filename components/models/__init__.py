@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from components.metrics import Task
 from components.models._base import ModelFamily
+from components.models.dnn import BertFamily, BiLSTMFamily
 from components.models.linear import ElasticNetFamily, LinearSVMFamily, LogisticRegressionFamily, SGDFamily
 from components.models.neighbors import KNNFamily
 from components.models.trees import ExtremeRandomTreesFamily, HistGradientBoostingFamily, RandomForestFamily
@@ -19,6 +20,8 @@ REGISTRY: dict[str, ModelFamily] = {
         KNNFamily(),
         LinearSVMFamily(),
         SGDFamily(),
+        BiLSTMFamily(),
+        BertFamily(),
     )
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from components.metrics import Task
 from components.search.space import Distribution
@@ -20,6 +20,7 @@ class ModelFamily(ABC):
         needs_scaling: Whether numeric features should be standardised first.
         accepts_sparse: Whether the estimator takes sparse input.
         uses_gpu: Whether its trials take ``compute.gpus_per_trial`` GPUs when the cluster has them.
+        needs_text: Whether it is a deep text model, offered only with ``enable_dnn``.
     """
 
     name: ClassVar[str]
@@ -27,6 +28,7 @@ class ModelFamily(ABC):
     needs_scaling: ClassVar[bool] = False
     accepts_sparse: ClassVar[bool] = True
     uses_gpu: ClassVar[bool] = False
+    needs_text: ClassVar[bool] = False
 
     @abstractmethod
     def search_space(self, task: Task) -> dict[str, Distribution]:
@@ -35,6 +37,12 @@ class ModelFamily(ABC):
     @abstractmethod
     def defaults(self, task: Task) -> dict[str, Any]:
         """A strong, cheap starting configuration, tried before any sampled one."""
+
+    def featurizer(self, params: dict[str, Any]) -> TransformerMixin:
+        """The unfitted featurizer in front of the estimator: jido's tabular one unless the family needs another."""
+        from components.featurize import AutoFeaturizer
+
+        return AutoFeaturizer(scale_numeric=self.needs_scaling, sparse_output=self.accepts_sparse)
 
     @abstractmethod
     def build(self, task: Task, params: dict[str, Any], seed: int) -> BaseEstimator:

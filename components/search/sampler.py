@@ -134,6 +134,8 @@ class TrialPlanner:
         pruner: Early termination policy; trials then report intermediate metrics.
         storage: Optuna storage of the study (in memory when None); it must reach
             the workers when a pruner is set.
+        overrides: Per family, parameters that replace its defaults (settings of the
+            experiment, such as a deep text model's encoder); sampled values still win.
     """
 
     def __init__(
@@ -146,7 +148,9 @@ class TrialPlanner:
         defaults_first: bool = False,
         pruner: optuna.pruners.BasePruner | None = None,
         storage: Any = None,
+        overrides: dict[str, dict[str, Any]] | None = None,
     ):
+        self.overrides = dict(overrides or {})
         self.subspaces = list(subspaces)
         self.task = task
         self.pruner = pruner
@@ -167,11 +171,14 @@ class TrialPlanner:
         elif defaults_first:
             for index, subspace in enumerate(self.subspaces):
                 for model in subspace.model_names:
-                    defaults = get_family(model).defaults(task)
+                    defaults = self._defaults(model)
                     fixed = {_qualified(index, model, k): v for k, v in defaults.items() if k in subspace.params}
                     self._fixed.append({_SUBSPACE_KEY: index, f"{index}.{_MODEL_KEY}": model, **fixed})
         self._n_planned = len(self._fixed) if sampling == "grid" else None
         self._pending: dict[int, optuna.trial.Trial] = {}
+
+    def _defaults(self, model_name: str) -> dict[str, Any]:
+        return {**get_family(model_name).defaults(self.task), **self.overrides.get(model_name, {})}
 
     @staticmethod
     def _sampler(sampling: Sampling, seed: int) -> optuna.samplers.BaseSampler:
@@ -216,7 +223,7 @@ class TrialPlanner:
             model_name = trial.suggest_categorical(f"{index}.{_MODEL_KEY}", list(subspace.model_names))
             sampled = {name: dist.suggest(trial, _qualified(index, model_name, name)) for name, dist in subspace.params.items()}
         self._pending[iteration] = trial
-        params = {**get_family(model_name).defaults(self.task), **sampled}
+        params = {**self._defaults(model_name), **sampled}
         return TrialConfig(iteration=iteration, model_name=model_name, params=params)
 
     def reporter(self, iteration: int) -> StudyReporter | None:

@@ -27,6 +27,14 @@ def test_defaults_follow_azure():
     assert spec.metric_name() == "accuracy"
     assert build_spec({**BASE, "task": "regression"}).metric_name() == "spearman_correlation"
     assert "LogisticRegression" in spec.model_names() and "ElasticNet" not in spec.model_names()
+    assert "BERT" not in spec.model_names() and spec.gpus_per_trial() == 0
+
+
+def test_enable_dnn_adds_the_deep_text_families_and_asks_for_a_gpu_each():
+    spec = build_spec({**BASE, "enable_dnn": True})
+    assert {"BERT", "BiLSTM"} <= set(spec.model_names())
+    assert spec.gpus_per_trial() == 1
+    assert build_spec({**BASE, "enable_dnn": True, "compute": {"gpus_per_trial": 0}}).gpus_per_trial() == 0
 
 
 @pytest.mark.parametrize(
@@ -57,6 +65,11 @@ def test_defaults_follow_azure():
         ({"sweep": {"early_termination": {"policy": "bandit"}}}, ["exactly one of slack_factor and slack_amount"]),
         ({"sweep": {"early_termination": {"policy": "bandit", "slack_factor": 0.1, "slack": 1}}}, ["unknown key 'sweep.early_termination.slack'", "slack_amount"]),
         ({"sweep": {"early_termination": {"policy": "median"}}}, ["sweep.early_termination.policy", "given: 'median'"]),
+        ({"allowed_models": ["BERT", "LogisticRegression"]}, ["allowed_models: BERT need enable_dnn: true"]),
+        ({"text_dnn": {"text_columns": ["review"]}}, ["text_dnn settings take effect only with enable_dnn: true"]),
+        ({"enable_dnn": True, "task": "regression"}, ["enable_dnn", "classification", "'regression'"]),
+        ({"enable_dnn": True, "text_dnn": {"pretrained_path": "/nowhere/bert"}}, ["text_dnn.pretrained_path '/nowhere/bert'", "missing config.json"]),
+        ({"enable_dnn": True, "text_dnn": {"text_columns": []}}, ["text_dnn.text_columns", "at least 1"]),
     ],
 )
 def test_bad_specs_are_refused_with_the_key_the_rule_and_the_value(change, expected):

@@ -33,6 +33,8 @@ def test_local_workers_pin_their_gpus_and_share_only_when_asked():
     assert workers["gpu-2"]["options"]["env"] == {"CUDA_VISIBLE_DEVICES": "2"}
     assert workers["gpu-2"]["options"]["resources"] == {"GPU": 1} and workers["gpu-2"]["options"]["nthreads"] == 1
     assert "resources" not in workers["cpu-0"]["options"]
+    cpu_env = workers["cpu-0"]["options"]["env"]
+    assert cpu_env["CUDA_VISIBLE_DEVICES"] == "" and int(cpu_env["OMP_NUM_THREADS"]) == max(1, (os.cpu_count() or 1) // 2)
     pairs = local_workers(0, ["0", "1", "2", "3", "4"], 2)  # the fifth GPU cannot hold a 2-GPU trial
     assert {name: spec["options"]["env"]["CUDA_VISIBLE_DEVICES"] for name, spec in pairs.items()} == {"gpu-0-1": "0,1", "gpu-2-3": "2,3"}
     assert local_workers(0, ["0"], 0.5)["gpu-0"]["options"]["nthreads"] == 2
@@ -57,7 +59,7 @@ def test_cpu_trials_never_take_a_gpu_worker(gpu_cluster):
     client = gpu_cluster
     options = _placement(WorkerTable(client), 0, {})
     futures = [client.submit(_where, key=f"trial-cpu-{i}", pure=False, **options) for i in range(6)]
-    assert {f.result() for f in futures} == {("cpu-0", None)}
+    assert {f.result() for f in futures} == {("cpu-0", "")}  # and the CPU worker sees no GPU
 
 
 def test_gpu_trials_hold_their_gpu_and_do_not_share_it(gpu_cluster):
