@@ -75,30 +75,44 @@ def predict_for_metric(pipeline: Pipeline, X: pd.DataFrame, metric: Metric, clas
 
 
 def evaluate_pipeline(
-    pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, plan: SplitPlan, metric: Metric
+    pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, plan: SplitPlan, metric: Metric, fitted: list[Pipeline] | None = None
 ) -> tuple[float, ...]:
-    """Fits a fresh clone of ``pipeline`` on each fold's training rows and scores its validation rows."""
+    """Fits a fresh clone of ``pipeline`` on each fold's training rows and scores its validation rows.
+
+    Each fold's fitted pipeline is appended to ``fitted`` when one is given.
+    """
     classes = np.sort(np.asarray(pd.unique(y))) if metric.task == "classification" else None
     scores = []
     for train_rows, valid_rows in plan:
-        fitted = clone(pipeline).fit(X.iloc[train_rows], y.iloc[train_rows])
-        predictions = predict_for_metric(fitted, X.iloc[valid_rows], metric, classes)
+        fold = clone(pipeline).fit(X.iloc[train_rows], y.iloc[train_rows])
+        if fitted is not None:
+            fitted.append(fold)
+        predictions = predict_for_metric(fold, X.iloc[valid_rows], metric, classes)
         scores.append(metric.score(y.iloc[valid_rows].to_numpy(), predictions, classes))
     return tuple(scores)
 
 
 def evaluate_staged(
-    pipeline: Pipeline, stages: list[dict[str, Any]], X: pd.DataFrame, y: pd.Series, plan: SplitPlan, metric: Metric, reporter: Reporter
+    pipeline: Pipeline,
+    stages: list[dict[str, Any]],
+    X: pd.DataFrame,
+    y: pd.Series,
+    plan: SplitPlan,
+    metric: Metric,
+    reporter: Reporter,
+    fitted: list[Pipeline] | None = None,
 ) -> tuple[tuple[float, ...], tuple[float, ...], bool]:
     """Grows the estimator stage by stage on every fold, reporting the mean metric after each stage.
 
     The featurizer is fitted once per fold; the estimator is warm-started.
     Returns the curve, the last stage's fold metrics and whether the reporter stopped the trial.
+    Each fold's fitted pipeline is appended to ``fitted`` when one is given and every stage ran.
     """
     classes = np.sort(np.asarray(pd.unique(y))) if metric.task == "classification" else None
-    folds = []
+    folds, featurizers = [], []
     for train_rows, valid_rows in plan:
         featurizer = clone(pipeline.named_steps["featurize"]).fit(X.iloc[train_rows], y.iloc[train_rows])
+        featurizers.append(featurizer)
         folds.append(
             (featurizer.transform(X.iloc[train_rows]), y.iloc[train_rows], featurizer.transform(X.iloc[valid_rows]), y.iloc[valid_rows], clone(pipeline.named_steps["model"]))
         )
@@ -112,6 +126,8 @@ def evaluate_staged(
         curve.append(float(np.mean(scores)))
         if step < len(stages) and reporter(curve[-1], step):
             return tuple(curve), tuple(scores), True
+    if fitted is not None:
+        fitted.extend(Pipeline([("featurize", featurizer), ("model", model)]) for featurizer, (*_, model) in zip(featurizers, folds))
     return tuple(curve), tuple(scores), False
 
 
@@ -123,27 +139,40 @@ def run_trial(
     With a ``reporter``, a family that grows in stages reports its metric after
     each stage and stops when the reporter says so (status ``early_terminated``).
     """
+    return run_trial_keeping_model(config, X, y, plan, metric, seed, reporter)[0]
+
+
+def run_trial_keeping_model(
+    config: TrialConfig, X: pd.DataFrame, y: pd.Series, plan: SplitPlan, metric: Metric, seed: int, reporter: Reporter | None = None
+) -> tuple[TrialResult, Pipeline | None]:
+    """Runs one trial like ``run_trial`` and returns, with its result, the pipeline it trained.
+
+    The pipeline is returned when the plan is a holdout (one fold) and the trial
+    completed; else None. For models whose training takes minutes (deep text
+    models), registering it spares a refit that would repeat the whole training.
+    """
     started = time.perf_counter()
+    fitted: list[Pipeline] = []
     try:
         family = get_family(config.model_name)
         stages = family.stages(metric.task, config.params) if reporter is not None else None
         curve, stopped = (), False
         if stages:
             pipeline = build_pipeline(config.model_name, metric.task, {**config.params, **stages[0]}, seed)
-            curve, fold_metrics, stopped = evaluate_staged(pipeline, stages, X, y, plan, metric, reporter)
+            curve, fold_metrics, stopped = evaluate_staged(pipeline, stages, X, y, plan, metric, reporter, fitted)
         else:
-            fold_metrics = evaluate_pipeline(build_pipeline(config.model_name, metric.task, config.params, seed), X, y, plan, metric)
+            fold_metrics = evaluate_pipeline(build_pipeline(config.model_name, metric.task, config.params, seed), X, y, plan, metric, fitted)
         value = float(np.mean(fold_metrics))
         if not np.isfinite(value):
             raise ValueError(f"the metric is not finite ({value})")
         status: TrialStatus = "early_terminated" if stopped else "completed"
-        return TrialResult(config.iteration, config.model_name, config.params, status, value, time.perf_counter() - started, None, fold_metrics, curve)
+        result = TrialResult(config.iteration, config.model_name, config.params, status, value, time.perf_counter() - started, None, fold_metrics, curve)
+        return result, fitted[0] if len(fitted) == 1 and status == "completed" else None
     # A failed trial is recorded with its reason and the experiment goes on.
     # SystemExit too: a library calling sys.exit would otherwise close the Dask
     # worker in a way its nanny does not always restart, costing the sweep a worker.
     except (Exception, SystemExit) as error:
         reason = f"{type(error).__name__}: {error}"
         detail = traceback.format_exc(limit=3)
-        return TrialResult(
-            config.iteration, config.model_name, config.params, "failed", None, time.perf_counter() - started, f"{reason}\n{detail}"
-        )
+        failed = TrialResult(config.iteration, config.model_name, config.params, "failed", None, time.perf_counter() - started, f"{reason}\n{detail}")
+        return failed, None

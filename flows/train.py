@@ -50,8 +50,9 @@ def train(spec: ExperimentSpec | str) -> TrainResult:
     spec = read_spec(spec)
     data = load_training_data(spec)
     parent_run_id = start_experiment_run(spec, data)
-    board = run_trials(spec, data, parent_run_id)
-    outcome = register_champion(spec, data, board, parent_run_id)
+    sweep = run_trials(spec, data, parent_run_id)
+    board = sweep.board
+    outcome = register_champion(spec, data, sweep, parent_run_id)
     deployment = create_scoring_deployment(spec)
     publish_leaderboard(spec, board, outcome)
     finish_experiment_run(spec, parent_run_id, board, outcome.registered_uri)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from components.leaderboard import Leaderboard
 from components.metrics import get_metric
 from components.models import get_family
 from components.contract import learn_contract
@@ -19,6 +19,9 @@ from components.spec import ExperimentSpec
 from components.trial import build_pipeline, evaluate_pipeline
 from tasks.data import ExperimentData
 from tasks.settings import tracking_uri, task_logger
+
+if TYPE_CHECKING:  # tasks.trials imports tasks.report, which imports this module
+    from tasks.trials import SweepOutcome
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,11 @@ def _use_every_core() -> None:
 
 
 @task(name="register-champion", cache_policy=NO_CACHE)
-def register_champion(spec: ExperimentSpec, data: ExperimentData, board: Leaderboard, parent_run_id: str) -> RegisterOutcome:
+def register_champion(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, parent_run_id: str) -> RegisterOutcome:
     """Refits the best trial's pipeline on all rows and registers it under the experiment's name.
+
+    A deep model validated on a holdout is registered as its trial trained it
+    (on the holdout's training rows): a refit would repeat its whole training.
 
     The champion alias moves only if the new pipeline beats the current
     champion on the same validation rows: the champion's configuration is
@@ -53,11 +59,16 @@ def register_champion(spec: ExperimentSpec, data: ExperimentData, board: Leaderb
     """
     logger = task_logger()
     uri = tracking_uri()
+    board = sweep.board
     metric = get_metric(board.metric_name)
     best = board.best()
     if get_family(best.model_name).needs_text:
         _use_every_core()
-    pipeline = build_pipeline(best.model_name, spec.task, best.params, spec.seed).fit(data.X, data.y)
+    if sweep.trained_best is not None:
+        pipeline, trained_on = sweep.trained_best, f"{len(data.plan.folds[0][0])} of {len(data.X)} rows (the holdout's training rows)"
+        logger.info("registering %s as its trial trained it, on %s (a refit would repeat its whole training)", best.model_name, trained_on)
+    else:
+        pipeline, trained_on = build_pipeline(best.model_name, spec.task, best.params, spec.seed).fit(data.X, data.y), "all rows"
 
     incumbent = champion(spec.name, uri)
     incumbent_metric: float | None = None
@@ -76,6 +87,7 @@ def register_champion(spec: ExperimentSpec, data: ExperimentData, board: Leaderb
         "jido.data_hash": data.data_hash,
         "jido.validation": data.plan.describe(),
         "jido.task": spec.task,
+        "jido.trained_on": trained_on,
     }
     ref = log_and_register(pipeline, data.X, spec.name, uri, parent_run_id, tags)
     log_contract(learn_contract(data.X, data.profiles), ref, uri)

@@ -18,7 +18,8 @@ import subprocess
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Any, Iterator
 
 from prefect import task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
@@ -33,7 +34,7 @@ from components.search.sampler import TrialPlanner
 from components.search.store import SweepStore, sweep_fingerprint
 from components.spec import ExperimentSpec
 from components.tracking import ExperimentTracker, open_recorder, record_trial
-from components.trial import TrialConfig, TrialResult, run_trial
+from components.trial import TrialConfig, TrialResult, run_trial, run_trial_keeping_model
 from tasks.data import ExperimentData
 from tasks.report import publish_table
 from tasks.settings import artifact_key, experiment_started, sweep_storage, task_logger, tracking_uri
@@ -304,7 +305,21 @@ def portfolio(spec: ExperimentSpec, data: ExperimentData, with_gpu: bool, logger
     return plan.model_names, plan.overrides
 
 
-def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -> Leaderboard:
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What a sweep leaves: every trial's result, and the best trial's own pipeline when registering it spares a refit.
+
+    Attributes:
+        board: Every trial, ranked.
+        trained_best: The best trial's fitted pipeline when it is a deep model
+            validated on a holdout (a refit would repeat its whole training); else None.
+    """
+
+    board: Leaderboard
+    trained_best: Any = None
+
+
+def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -> SweepOutcome:
     """Samples pipelines and runs them on Dask until ``iterations`` or the time budget is spent.
 
     Each finished trial becomes a row of the console progress table, a nested
@@ -363,6 +378,10 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         if client.nthreads():  # on every worker up front, rather than fetched by each worker's first trial
             client.replicate([X, y, plan])
         running: dict = {}  # future -> (config, start time)
+        # Deep models validated on a holdout come back with their fitted
+        # pipeline; the best one so far is kept, to be registered as trained.
+        keep_models = len(data.plan.folds) == 1
+        kept: tuple[TrialResult, Any] | None = None
         running_gpus: dict[str, float] = {}  # Dask key -> GPUs the trial holds
         table = WorkerTable(client)
         held = None  # a sampled trial waiting for a slot of its kind (a GPU trial while every GPU is busy)
@@ -417,7 +436,8 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
                 if options is None:  # no slot of its kind is free (or a worker is being replaced): wait
                     break
                 key = f"trial-{config.iteration}-{parent_run_id}"
-                future = client.submit(run_trial, config, X, y, plan, metric, spec.seed, reporter, key=key, pure=False, **options)
+                runner = run_trial_keeping_model if keep_models and get_family(config.model_name).needs_text else run_trial
+                future = client.submit(runner, config, X, y, plan, metric, spec.seed, reporter, key=key, pure=False, **options)
                 running[future] = (config, now)
                 running_gpus[key] = gpus
                 held = None
@@ -440,6 +460,10 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
                 config, t0 = running.pop(future)
                 running_gpus.pop(future.key, None)
                 result = future.result() if future.status == "finished" else _stopped(config, t0, _worker_error(future.exception()))
+                if isinstance(result, tuple):
+                    result, model = result
+                    if model is not None and (kept is None or metric.is_better(result.metric, kept[0].metric)):
+                        kept = (result, model)
                 finish(result, config)
             now = time.monotonic()
             if now >= deadline:
@@ -472,4 +496,5 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         raise JidoError(f"no trial completed in experiment {spec.name!r}; the first failure was: {first_error.splitlines()[0]}")
     tracker.log_metrics({"sweep_end_s": time.time() - experiment_started()})
     logger.info("%d trials finished in %.1f s; best: %s", len(board.results), time.monotonic() - started, board.best().model_name)
-    return board
+    trained_best = kept[1] if kept is not None and kept[0].iteration == board.best().iteration else None
+    return SweepOutcome(board, trained_best)

@@ -133,9 +133,9 @@ def test_the_text_portfolio_follows_the_data_the_encoder_and_the_gpus():
     names = ["LogisticRegression", "RandomForest", "BiLSTM", "BERT"]
     on_cpu = plan_text_models(names, ["review"], "/models/minilm", with_gpu=False)
     assert on_cpu.model_names[:2] == ["BiLSTM", "BERT"]
-    assert on_cpu.overrides["BERT"] == {"text_columns": ["review"], "pretrained_path": "/models/minilm"}
+    assert on_cpu.overrides["BERT"] == {"text_columns": ["review"], "pretrained_path": "/models/minilm", "epochs": 1}
     on_gpu = plan_text_models(names, ["review"], "/models/minilm", with_gpu=True)
-    assert on_gpu.model_names[:2] == ["BERT", "BiLSTM"] and on_gpu.overrides["BERT"]["mode"] == "finetune"
+    assert on_gpu.model_names[:2] == ["BERT", "BiLSTM"] and "epochs" not in on_gpu.overrides["BERT"]
     no_encoder = plan_text_models(names, ["review"], None, with_gpu=False)
     assert "BERT" not in no_encoder.model_names and "BiLSTM" in no_encoder.model_names
     assert any("BERT is skipped" in note for note in no_encoder.notes)

@@ -3,7 +3,9 @@ import pytest
 
 from components.data import plan_split, prepare_learning_data
 from components.metrics import get_metric
-from components.trial import TrialConfig, evaluate_pipeline, build_pipeline, run_trial
+import numpy as np
+
+from components.trial import TrialConfig, build_pipeline, evaluate_pipeline, predict_for_metric, run_trial, run_trial_keeping_model
 
 
 @pytest.fixture()
@@ -88,3 +90,27 @@ def test_a_trial_calling_sys_exit_is_failed_not_fatal(learning, monkeypatch):
     plan = plan_split(y, "classification", 0, validation_size=0.5)
     result = run_trial(TrialConfig(0, "KNN", {"n_neighbors": 5, "weights": "uniform"}), X, y, plan, get_metric("accuracy"), 0)
     assert result.status == "failed" and result.error.startswith("SystemExit: 3")
+
+
+def test_a_holdout_trial_can_hand_back_the_pipeline_it_scored(learning):
+    X, y = learning
+    metric = get_metric("AUC_weighted")
+    holdout = plan_split(y, "classification", 0, validation_size=0.25)
+    config = TrialConfig(0, "HistGradientBoosting", {"max_iter": 30})
+    stopped_after = []
+
+    def never_stop(value: float, step: int) -> bool:
+        stopped_after.append(step)
+        return False
+
+    for reporter in (None, never_stop):  # fitted in one go, and in stages
+        result, pipeline = run_trial_keeping_model(config, X, y, holdout, metric, 0, reporter)
+        train_rows, valid_rows = holdout.folds[0]
+        classes = np.sort(y.unique())
+        rescored = metric.score(y.iloc[valid_rows].to_numpy(), predict_for_metric(pipeline, X.iloc[valid_rows], metric, classes), classes)
+        assert result.status == "completed" and rescored == pytest.approx(result.metric)  # the very model the trial scored
+    assert stopped_after  # the staged path ran
+    folds = plan_split(y, "classification", 0, n_cross_validations=3)
+    assert run_trial_keeping_model(config, X, y, folds, metric, 0)[1] is None  # k models: none is the trial's model
+    stopped = run_trial_keeping_model(config, X, y, holdout, metric, 0, lambda value, step: True)
+    assert stopped[0].status == "early_terminated" and stopped[1] is None

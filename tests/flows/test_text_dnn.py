@@ -74,6 +74,7 @@ def test_deep_text_models_train_report_per_epoch_register_and_score(services, re
 
     version = MlflowClient(tracking_uri).get_model_version("reviews-dnn", result.champion_version)
     assert version.tags["jido.model_name"] in ("BiLSTM", "BERT")
+    assert version.tags["jido.trained_on"] == "150 of 200 rows (the holdout's training rows)"  # registered as its trial trained it
     output = tmp_path / "scored.csv"
     summary = score(result.champion_uri, str(reviews_folder / "new.csv"), str(output))
     scored = pd.read_csv(output)

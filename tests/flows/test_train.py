@@ -47,6 +47,7 @@ def test_experiment_registers_a_champion_tracks_every_trial_and_generates_scorin
 
     client = MlflowClient(tracking_uri)
     assert str(client.get_model_version_by_alias("cancer", "champion").version) == "1"
+    assert client.get_model_version("cancer", "1").tags["jido.trained_on"] == "all rows"  # tabular champions are refitted
     contract = load_contract(resolve_model("models:/cancer@champion", tracking_uri), tracking_uri)
     assert len(contract.columns) == 30 and {c.kind for c in contract.columns} == {"numeric"}  # kept with the version
 
