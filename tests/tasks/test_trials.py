@@ -14,7 +14,7 @@ import pytest
 from distributed import Client, Scheduler, SpecCluster, get_worker
 
 from components.spec import build_spec
-from tasks.trials import WorkerTable, _placement, cluster_gpus, dask_client, local_workers, visible_gpus
+from tasks.trials import WorkerTable, _placement, cluster_gpus, dask_client, local_workers, spawn_environment, visible_gpus
 
 
 def _where() -> tuple[str, str | None]:
@@ -33,8 +33,7 @@ def test_local_workers_pin_their_gpus_and_share_only_when_asked():
     assert workers["gpu-2"]["options"]["env"] == {"CUDA_VISIBLE_DEVICES": "2"}
     assert workers["gpu-2"]["options"]["resources"] == {"GPU": 1} and workers["gpu-2"]["options"]["nthreads"] == 1
     assert "resources" not in workers["cpu-0"]["options"]
-    cpu_env = workers["cpu-0"]["options"]["env"]
-    assert cpu_env["CUDA_VISIBLE_DEVICES"] == "" and int(cpu_env["OMP_NUM_THREADS"]) == max(1, (os.cpu_count() or 1) // 2)
+    assert workers["cpu-0"]["options"]["env"] == {"CUDA_VISIBLE_DEVICES": ""}
     pairs = local_workers(0, ["0", "1", "2", "3", "4"], 2)  # the fifth GPU cannot hold a 2-GPU trial
     assert {name: spec["options"]["env"]["CUDA_VISIBLE_DEVICES"] for name, spec in pairs.items()} == {"gpu-0-1": "0,1", "gpu-2-3": "2,3"}
     assert local_workers(0, ["0"], 0.5)["gpu-0"]["options"]["nthreads"] == 2
@@ -89,3 +88,27 @@ def test_dask_client_starts_gpu_workers_for_the_gpus_it_sees(monkeypatch, tmp_pa
         assert seen <= {"fake-x", "fake-y"} and seen
     with dask_client(build_spec(base)) as client:  # no GPU asked for: plain CPU workers
         assert cluster_gpus(client) == 0
+
+
+def test_the_sweep_is_one_prefect_task():
+    from prefect import Task
+
+    from tasks.trials import portfolio, run_trials
+
+    assert isinstance(run_trials, Task) and run_trials.name == "run-trials"
+    assert not isinstance(portfolio, Task)  # a helper of that task, not a task of its own
+
+
+def _worker_settings() -> dict[str, str | None]:
+    import torch
+
+    return {"threads": str(torch.get_num_threads()), "omp": os.environ.get("OMP_NUM_THREADS"), "malloc": os.environ.get("MALLOC_TRIM_THRESHOLD_"), "gpus": os.environ.get("CUDA_VISIBLE_DEVICES")}
+
+
+def test_local_workers_share_the_cores_and_keep_the_default_allocator(monkeypatch):
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # as a Dask cluster started earlier in this process leaves it
+    spec = build_spec({"name": "w", "task": "classification", "training_data": "x.csv", "target_column": "y", "compute": {"n_workers": 1}})
+    with dask_client(spec) as client:
+        seen = client.submit(_worker_settings, pure=False).result()
+    assert spawn_environment(1)["OMP_NUM_THREADS"] == str(os.cpu_count())
+    assert seen == {"threads": str(os.cpu_count()), "omp": str(os.cpu_count()), "malloc": None, "gpus": ""}
