@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
@@ -24,6 +25,9 @@ class ScoreSummary:
     output_path: str
     n_rows: int
     prediction_counts: dict[str, int]
+    n_rejected: int = 0
+    rejected_path: str | None = None
+    rejected_reasons: dict[str, int] = field(default_factory=dict)
 
 
 def required_columns(pipeline: Pipeline) -> list[str]:
@@ -43,14 +47,23 @@ def score_frame(pipeline: Pipeline, frame: pd.DataFrame, model_name: str, model_
         raise JidoError(f"input lacks column(s) the model was trained on: {', '.join(missing)}")
     X = frame[needed]
     scored = frame.copy()
-    scored["prediction"] = pipeline.predict(X)
     if hasattr(pipeline, "predict_proba"):
+        # One pass of the model, not two: for a deep text model, inference is most of scoring's time.
         proba = pipeline.predict_proba(X)
+        scored["prediction"] = np.asarray(pipeline.classes_)[np.argmax(proba, axis=1)]
         for j, label in enumerate(pipeline.classes_):
             scored[f"probability_{label}"] = proba[:, j]
+    else:
+        scored["prediction"] = pipeline.predict(X)
     scored["model_name"] = model_name
     scored["model_version"] = str(model_version)
     return scored
+
+
+def rejected_path(output: str | Path) -> Path:
+    """Where the rows set aside by a scoring run to ``output`` go: ``rejected/`` beside it, under the same name."""
+    output = Path(output)
+    return output.parent / "rejected" / output.name
 
 
 def write_table_atomic(frame: pd.DataFrame, path: str | Path) -> Path:

@@ -80,6 +80,9 @@ class Scoring(_Strict):
     schedule: str | None = Field(None, description="Cron schedule of batch scoring, e.g. '0 3 * * *'.")
     input: str | None = Field(None, description="CSV or Parquet file the scheduled run scores.")
     output: str | None = Field(None, description="Where the scheduled run writes predictions (.csv or .parquet).")
+    max_rejected_fraction: float = Field(
+        0.1, ge=0, le=1, description="Share of input rows that may break the model's data contract (set aside in rejected/) before a run fails."
+    )
 
 
 class Retraining(_Strict):

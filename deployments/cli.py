@@ -53,8 +53,11 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from flows.score import score
 
     _install_user_error_filter()
-    summary = score(args.model_uri, args.input, args.output)
+    summary = score(args.model_uri, args.input, args.output, args.max_rejected_fraction)
     print(f"scored {summary.n_rows} rows with {summary.model_name} version {summary.model_version} -> {summary.output_path}")
+    if summary.n_rejected:
+        reasons = "; ".join(f"{reason} ({count})" for reason, count in summary.rejected_reasons.items())
+        print(f"rejected {summary.n_rejected} rows that break the data contract -> {summary.rejected_path} ({reasons})")
     return 0
 
 
@@ -131,7 +134,10 @@ def _parser() -> argparse.ArgumentParser:
     score = commands.add_parser("score", help="score a CSV or Parquet file with a registered model")
     score.add_argument("model_uri", help="models:/NAME@champion or models:/NAME/VERSION")
     score.add_argument("--input", required=True, help="table to score (.csv or .parquet)")
-    score.add_argument("--output", required=True, help="where to write predictions (.csv or .parquet)")
+    score.add_argument("--output", required=True, help="where to write predictions (.csv or .parquet); rejected rows go to rejected/ beside it")
+    score.add_argument(
+        "--max-rejected-fraction", type=float, default=0.1, help="share of rows that may break the data contract before the run fails (default 0.1)"
+    )
     score.set_defaults(run=_cmd_score)
 
     models = commands.add_parser("models", help="list registered models, versions, aliases and metrics")

@@ -10,14 +10,16 @@ from tasks.score import score_file
 
 
 @flow(name="jido-score", log_prints=False)
-def score(model_uri: str, input: str, output: str) -> ScoreSummary:
-    """Scores a CSV or Parquet file with a registered model.
+def score(model_uri: str, input: str, output: str, max_rejected_fraction: float = 0.1) -> ScoreSummary:
+    """Scores a CSV or Parquet file with a registered model, checked against the model's data contract.
 
     Args:
         model_uri: ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``.
         input: The table to score (.csv or .parquet).
-        output: Where to write it with predictions (.csv or .parquet).
+        output: Where to write it with predictions (.csv or .parquet); rows that
+            break the contract go to ``rejected/`` beside it, with their reason.
+        max_rejected_fraction: Share of rows that may break the contract before the run fails.
     """
-    summary = score_file(model_uri, input, output)
+    summary = score_file(model_uri, input, output, max_rejected_fraction)
     publish_score_summary(summary)
     return summary

@@ -23,7 +23,7 @@ def scoring_deployment_name(spec: ExperimentSpec) -> str:
 def scoring_deployment(spec: ExperimentSpec) -> RunnerDeployment:
     """The scoring flow bound to ``models:/NAME@champion``, on ``scoring.schedule`` when one is set."""
     flow = load_flow_from_entrypoint(SCORE_FLOW_ENTRYPOINT, use_placeholder_flow=False)
-    parameters = {"model_uri": f"models:/{spec.name}@{CHAMPION_ALIAS}"}
+    parameters = {"model_uri": f"models:/{spec.name}@{CHAMPION_ALIAS}", "max_rejected_fraction": spec.scoring.max_rejected_fraction}
     if spec.scoring.input:
         parameters |= {"input": spec.scoring.input, "output": spec.scoring.output}
     return flow.to_deployment(

@@ -37,7 +37,10 @@ def publish_score_summary(summary: ScoreSummary) -> None:
         f"- input: `{summary.input_path}`",
         f"- output: `{summary.output_path}`",
         f"- rows scored: {summary.n_rows}",
+        f"- rows rejected: {summary.n_rejected}" + (f" (in `{summary.rejected_path}`)" if summary.rejected_path else ""),
     ]
+    if summary.rejected_reasons:
+        lines += ["", "| rejected because | rows |", "|---|---|"] + [f"| {k} | {v} |" for k, v in summary.rejected_reasons.items()]
     if summary.prediction_counts:
         lines += ["", "| prediction | rows |", "|---|---|"] + [f"| {k} | {v} |" for k, v in summary.prediction_counts.items()]
     create_markdown_artifact("\n".join(lines), key=artifact_key(summary.model_name, "scoring"), description="Batch scoring summary")

@@ -16,7 +16,7 @@ def test_scoring_deployment_is_created_then_updated(prefect_api, tmp_path):
     create_scoring_deployment.fn(scheduled)
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name("jido-score/deployme-batch-scoring")
-        assert deployment.parameters == {"model_uri": "models:/deployme@champion", "input": str(tmp_path / "in.csv"), "output": str(tmp_path / "o.csv")}
+        assert deployment.parameters == {"model_uri": "models:/deployme@champion", "max_rejected_fraction": 0.1, "input": str(tmp_path / "in.csv"), "output": str(tmp_path / "o.csv")}
         assert deployment.entrypoint == "flows.score.score"
         assert [s.schedule.cron for s in deployment.schedules] == ["0 3 * * *"]
 
