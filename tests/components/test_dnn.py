@@ -142,3 +142,15 @@ def test_the_text_portfolio_follows_the_data_the_encoder_and_the_gpus():
     no_text = plan_text_models(names, [], "/models/minilm", with_gpu=True)
     assert no_text.model_names == ["LogisticRegression", "RandomForest"]
     assert any("no free-text column" in note for note in no_text.notes)
+
+
+def test_training_batches_cover_every_row_once_with_little_padding():
+    from components.models.dnn._estimator import length_bucketed_batches
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 128, 1000)
+    batches = length_bucketed_batches(lengths, 32, np.random.default_rng(1))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+    padded = sum(len(b) * lengths[b].max() for b in batches)
+    plain = sum(len(b) * lengths[b].max() for b in np.array_split(rng.permutation(1000), 32))
+    assert padded < 0.75 * plain
