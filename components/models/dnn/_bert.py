@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from components.models.dnn._estimator import TorchTextClassifier
-from components.models.dnn._inputs import split_inputs
+from components.models.dnn._inputs import TEXT_FEATURE, split_inputs
 
 # Frozen embeddings depend only on the encoder, the length cap and the text, so
 # a worker computes each text's once and reuses it across trials and folds.
@@ -142,7 +142,7 @@ class BertTextClassifier(TorchTextClassifier):
         keys = [(self.encoder_key_, self.max_length, text) for text in texts]
         missing = list(dict.fromkeys(k for k in keys if k not in _EMBEDDING_CACHE))
         if missing:
-            frame = pd.DataFrame({"__text__": [k[2] for k in missing]})
+            frame = pd.DataFrame({TEXT_FEATURE: [k[2] for k in missing]})
             for key, vector in zip(missing, self._batched_outputs(frame, "embed", width)):
                 _EMBEDDING_CACHE[key] = vector
             while len(_EMBEDDING_CACHE) > _EMBEDDING_CACHE_SIZE:
