@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from components.drift import category_bins, decile_edges, numeric_bins, shares
 from components.featurize import ColumnProfile
 
 ValueKind = Literal["numeric", "categorical", "datetime", "text", "unused"]
@@ -48,6 +49,11 @@ class ColumnContract:
         null_fraction: Share of nulls in the training rows.
         low, high: The accepted numeric range (the training range widened by the tolerance).
         categories: Allowed values of a low-cardinality categorical column.
+        edges: A numeric column's training deciles (upper bin edges), for drift.
+        expected: The training rows' share in each drift bin: per decile bin
+            for a numeric column, per category and one unseen bin for a
+            categorical one. Contracts learned before jido measured drift lack
+            both, and their scoring runs report no drift.
     """
 
     name: str
@@ -57,6 +63,8 @@ class ColumnContract:
     low: float | None = None
     high: float | None = None
     categories: tuple[Any, ...] | None = None
+    edges: tuple[float, ...] | None = None
+    expected: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,8 +82,19 @@ class DataContract:
     @classmethod
     def from_json(cls, text: str) -> "DataContract":
         raw = json.loads(text)
-        columns = [ColumnContract(**{**c, "categories": tuple(c["categories"]) if c["categories"] is not None else None}) for c in raw["columns"]]
+        columns = [
+            ColumnContract(**{**c, **{key: None if c.get(key) is None else tuple(c[key]) for key in ("categories", "edges", "expected")}})
+            for c in raw["columns"]
+        ]
         return cls(tuple(columns))
+
+    def drift_profiles(self) -> list[tuple[str, str, tuple, tuple[float, ...]]]:
+        """``(column, kind, edges or categories, expected shares)`` of each column profiled for drift."""
+        return [
+            (c.name, c.kind, c.edges if c.kind == "numeric" else c.categories, c.expected)
+            for c in self.columns
+            if c.expected and (c.edges is not None or c.categories is not None)
+        ]
 
     def coerce(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` with numeric columns as numbers (numbers stored as text included), as the suite expects them.
@@ -138,9 +157,11 @@ def learn_contract(X: pd.DataFrame, profiles: list[ColumnProfile] | tuple[Column
         series = X[name]
         kind = kinds.get(str(name), "unused")
         low = high = None
-        categories = None
+        categories = edges = expected = None
         if kind == "numeric":
             values = to_numbers(series).replace([np.inf, -np.inf], np.nan).dropna()
+            edges = decile_edges(values.to_numpy(dtype=float))
+            expected = shares(numeric_bins(values.to_numpy(dtype=float), edges)) or None
             if len(values):
                 span = float(values.max() - values.min()) or max(abs(float(values.max())), 1.0)
                 low, high = float(values.min()) - RANGE_TOLERANCE * span, float(values.max()) + RANGE_TOLERANCE * span
@@ -150,5 +171,8 @@ def learn_contract(X: pd.DataFrame, profiles: list[ColumnProfile] | tuple[Column
             distinct = pd.unique(series.dropna())
             if len(distinct) <= MAX_CATEGORIES:
                 categories = tuple(sorted((v.item() if isinstance(v, np.generic) else v for v in distinct), key=str))
-        columns.append(ColumnContract(str(name), kind, str(series.dtype), round(float(series.isna().mean()), 6), low, high, categories))
+                expected = shares(category_bins(series, categories)) or None
+        columns.append(
+            ColumnContract(str(name), kind, str(series.dtype), round(float(series.isna().mean()), 6), low, high, categories, edges, expected)
+        )
     return DataContract(tuple(columns))

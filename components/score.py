@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from components.data import table_format
+from components.batches import BATCH_ROWS, AtomicTableWriter, read_batches, table_columns
+from components.contract import DataContract
+from components.drift import DriftCounter, FeatureDrift
 from components.errors import JidoError
+from components.validate import check_rows, table_problems, top_reasons
 
 
 @dataclass(frozen=True)
 class ScoreSummary:
-    """What a scoring run did."""
+    """What a scoring run did.
+
+    Attributes:
+        n_rows: Rows scored into the output.
+        n_rows_in: Rows read from the input.
+        n_files: Input files read.
+        scored_at: The run's scoring time (ISO 8601, UTC), on every output row.
+        drift: Each profiled feature's population stability index against the training data, most drifted first.
+    """
 
     model_name: str
     model_version: str
@@ -28,6 +40,10 @@ class ScoreSummary:
     n_rejected: int = 0
     rejected_path: str | None = None
     rejected_reasons: dict[str, int] = field(default_factory=dict)
+    n_rows_in: int = 0
+    n_files: int = 1
+    scored_at: str = ""
+    drift: tuple[FeatureDrift, ...] = ()
 
 
 def required_columns(pipeline: Pipeline) -> list[str]:
@@ -35,8 +51,10 @@ def required_columns(pipeline: Pipeline) -> list[str]:
     return [str(c) for c in pipeline.named_steps["featurize"].feature_names_in_]
 
 
-def score_frame(pipeline: Pipeline, frame: pd.DataFrame, model_name: str, model_version: str) -> pd.DataFrame:
-    """Input rows in their order, plus ``prediction``, ``probability_<class>`` per class and the model's name and version.
+def score_frame(
+    pipeline: Pipeline, frame: pd.DataFrame, model_name: str, model_version: str, scored_at: datetime | None = None
+) -> pd.DataFrame:
+    """Input rows in their order, plus ``prediction``, ``probability_<class>`` per class, the model's name and version and ``scored_at``.
 
     Raises:
         JidoError: the input lacks columns the model was trained on.
@@ -57,6 +75,7 @@ def score_frame(pipeline: Pipeline, frame: pd.DataFrame, model_name: str, model_
         scored["prediction"] = pipeline.predict(X)
     scored["model_name"] = model_name
     scored["model_version"] = str(model_version)
+    scored["scored_at"] = pd.Timestamp(scored_at or datetime.now(timezone.utc)).as_unit("us")
     return scored
 
 
@@ -66,38 +85,90 @@ def rejected_path(output: str | Path) -> Path:
     return output.parent / "rejected" / output.name
 
 
-def write_table_atomic(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Writes CSV or Parquet (by extension) to a temporary file, then renames it into place.
+def _text_as_trained(scored: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    """Columns that held text at training time written as text, whatever a batch's reader inferred.
 
-    A failure leaves no file at ``path`` (and an older file there untouched).
+    A CSV chunk whose text column happens to be all empty reads as floats; the
+    Parquet output's schema, fixed by its first batch, must not depend on that.
     """
-    path = Path(path)
-    fmt = table_format(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    os.close(handle)
-    try:
-        if fmt == "csv":
-            frame.to_csv(temporary, index=False)
+    for column in contract.columns:
+        if column.name in scored.columns and column.dtype in ("object", "str", "string") and scored[column.name].dtype != "string":
+            scored[column.name] = scored[column.name].astype("string")
+    return scored
+
+
+def score_files(
+    pipeline: Pipeline,
+    contract: DataContract,
+    files: Sequence[Path],
+    output: Path,
+    model_name: str,
+    model_version: str,
+    scored_at: datetime,
+    max_rejected_fraction: float,
+    batch_rows: int = BATCH_ROWS,
+) -> ScoreSummary:
+    """Scores tables batch by batch into ``output``, rows that break ``contract`` into ``rejected/`` beside it, both atomically.
+
+    Whole-input problems (a missing column in any file, a file that cannot be
+    read, a numeric column with no number in a batch) and more rejected rows
+    than ``max_rejected_fraction`` fail the run: it raises and leaves no output,
+    no quarantine file, and any earlier output untouched. Rejected rows keep
+    their values as text, exactly as read, so that any bad value fits the file.
+
+    Raises:
+        JidoError: the input cannot be scored, naming each problem.
+    """
+    output = Path(output)
+    source = str(files[0]) if len(files) == 1 else f"{len(files)} files from {files[0].parent}"
+    problems = []
+    for path in files:
+        missing = [c for c in table_problems(pd.DataFrame(columns=table_columns(path)), contract) if c.startswith("missing")]
+        problems += [f"{path}: {problem}" for problem in missing]
+    if problems:
+        raise JidoError(f"input cannot be scored with {model_name} version {model_version}:\n  - " + "\n  - ".join(problems))
+    quarantine = rejected_path(output)
+    drift = DriftCounter(contract.drift_profiles())
+    predictions: Counter[str] = Counter()
+    reason_counts: Counter[str] = Counter()
+    n_in = 0
+    with AtomicTableWriter(output) as scored_out, AtomicTableWriter(quarantine) as rejected_out:
+        for path in files:
+            for frame in read_batches(path, batch_rows):
+                n_in += len(frame)
+                problems = table_problems(frame, contract)
+                if problems:
+                    where = f"{path}, rows {n_in - len(frame) + 1}-{n_in}" if len(files) == 1 else f"{path}"
+                    raise JidoError(f"input cannot be scored with {model_name} version {model_version} ({where}):\n  - " + "\n  - ".join(problems))
+                checked = check_rows(frame, contract)
+                if len(checked.rejected):
+                    reason_counts.update(top_reasons(checked.rejected, limit=None))
+                    rejected_out.write(checked.rejected.astype("string"))
+                if len(checked.accepted):
+                    drift.add(checked.accepted)
+                    scored = score_frame(pipeline, checked.accepted, model_name, model_version, scored_at)
+                    if hasattr(pipeline, "classes_"):
+                        predictions.update(scored["prediction"].astype(str).value_counts().to_dict())
+                    scored_out.write(_text_as_trained(scored, contract))
+        n_rejected = rejected_out.n_rows
+        if n_in == 0:
+            raise JidoError(f"{source} has a header but no rows; give at least one row of data")
+        if n_rejected > max_rejected_fraction * n_in or scored_out.n_rows == 0:
+            reasons = "; ".join(f"{reason} ({count} rows)" for reason, count in reason_counts.most_common(5))
+            raise JidoError(
+                f"{n_rejected} of {n_in} rows of {source} break the data contract of {model_name} version {model_version}, more than "
+                f"max_rejected_fraction ({max_rejected_fraction:g}); nothing was written. Reasons: {reasons}"
+            )
+        reasons = dict(reason_counts.most_common(5))
+        if n_rejected:
+            rejected_out.commit()
         else:
-            frame.to_parquet(temporary, index=False)
-        # mkstemp creates the file private (0600); give it the permissions a plain write would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+            quarantine.unlink(missing_ok=True)  # from an earlier run to this output: this run rejected nothing
+        scored_out.commit()
+    return ScoreSummary(
+        model_name, model_version, source, str(output), scored_out.n_rows, dict(predictions.most_common(20)),
+        n_rejected, str(quarantine) if n_rejected else None, reasons, n_in, len(files), scored_at.isoformat(), tuple(drift.result()),
+    )
 
 
-def count_predictions(predictions: pd.Series, limit: int = 20) -> dict[str, int]:
-    """Counts of each predicted label (classification) for the summary; empty for regression."""
-    if pd.api.types.is_float_dtype(predictions) and predictions.nunique() > limit:
-        return {}
-    counts = predictions.astype(str).value_counts().head(limit)
-    return {str(k): int(v) for k, v in counts.items()}
-
-
-__all__ = ["ScoreSummary", "count_predictions", "required_columns", "score_frame", "write_table_atomic"]
+__all__ = ["ScoreSummary", "rejected_path", "required_columns", "score_files", "score_frame"]

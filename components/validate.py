@@ -10,6 +10,7 @@ both over the same frames and checks they agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -53,10 +54,19 @@ def table_problems(frame: pd.DataFrame, contract: DataContract) -> list[str]:
     return problems
 
 
-def _join(reasons: pd.Series, flagged: pd.Series, message: pd.Series | str) -> pd.Series:
-    addition = message if isinstance(message, pd.Series) else pd.Series(message, index=reasons.index)
-    joined = reasons.where(reasons == "", reasons + "; ") + addition
-    return reasons.where(~flagged, joined)
+def _add(reasons: np.ndarray, flagged: np.ndarray, message: str | Callable[[np.ndarray], np.ndarray]) -> None:
+    """Appends ``message`` to the reasons of the flagged rows; a callable builds per-row messages for those rows only."""
+    rows = np.flatnonzero(flagged)
+    if not len(rows):
+        return
+    text = message(rows) if callable(message) else message
+    current = reasons[rows]
+    reasons[rows] = current + np.where(current == "", "", "; ").astype(object) + text
+
+
+def _shown(values: pd.Series) -> Callable[[np.ndarray], np.ndarray]:
+    """The first 40 characters of the values at some positions, built only when a row is flagged."""
+    return lambda rows: values.iloc[rows].astype("string").str.slice(0, 40).fillna("").to_numpy(dtype=object)
 
 
 def row_reasons(frame: pd.DataFrame, contract: DataContract) -> pd.Series:
@@ -66,32 +76,38 @@ def row_reasons(frame: pd.DataFrame, contract: DataContract) -> pd.Series:
     a number (or is infinite) in a numeric column, a number outside the
     contract's range, or a string longer than ``MAX_CELL_CHARS``. Unseen
     categories are accepted: jido's featurizer encodes them as unknown.
+    Messages are built only for flagged rows, so a clean batch costs a few
+    vectorised comparisons per column.
     """
-    reasons = pd.Series("", index=frame.index, dtype=object)
+    reasons = np.full(len(frame), "", dtype=object)
     for column in contract.columns:
         if column.kind == "unused" or column.name not in frame.columns:
             continue
         values = frame[column.name]
-        given = values.notna()
+        given = values.notna().to_numpy()
         if column.null_fraction == 0:
-            reasons = _join(reasons, ~given, f"{column.name} is empty (training had no empty values)")
+            _add(reasons, ~given, f"{column.name} is empty (training had no empty values)")
         if column.kind == "numeric":
-            numbers = to_numbers(values)
-            not_number = given & numbers.isna()
-            shown = values.astype("string").str.slice(0, 40)
-            reasons = _join(reasons, not_number, f"{column.name}=" + shown.fillna("") + " is not a number")
-            infinite = np.isinf(numbers.to_numpy(dtype=float, na_value=np.nan))
-            reasons = _join(reasons, pd.Series(infinite, index=frame.index), f"{column.name} is infinite")
+            numbers = to_numbers(values).to_numpy(dtype=float, na_value=np.nan)
+            shown = _shown(values)
+            _add(reasons, given & np.isnan(numbers), lambda rows, shown=shown, name=column.name: f"{name}=" + shown(rows) + " is not a number")
+            infinite = np.isinf(numbers)
+            _add(reasons, infinite, f"{column.name} is infinite")
             if column.low is not None and column.high is not None:
-                outside = pd.Series(~infinite, index=frame.index) & ((numbers < column.low) | (numbers > column.high)).fillna(False)
-                reasons = _join(
-                    reasons, outside, f"{column.name}=" + shown.fillna("") + f" outside the accepted range [{column.low:.6g}, {column.high:.6g}]"
-                )
+                with np.errstate(invalid="ignore"):
+                    outside = ~infinite & ((numbers < column.low) | (numbers > column.high))
+                accepted = f" outside the accepted range [{column.low:.6g}, {column.high:.6g}]"
+                _add(reasons, outside, lambda rows, shown=shown, name=column.name, accepted=accepted: f"{name}=" + shown(rows) + accepted)
         elif values.dtype == object or pd.api.types.is_string_dtype(values):
-            lengths = values.astype("string").str.len()
-            too_long = (lengths > MAX_CELL_CHARS).fillna(False)
-            reasons = _join(reasons, too_long, f"{column.name} holds " + lengths.astype("string").fillna("") + f" characters (more than {MAX_CELL_CHARS:,})")
-    return reasons
+            lengths = values.astype("string").str.len().to_numpy(dtype=float, na_value=0)
+            _add(
+                reasons,
+                lengths > MAX_CELL_CHARS,
+                lambda rows, lengths=lengths, name=column.name: np.array(
+                    [f"{name} holds {int(n)} characters (more than {MAX_CELL_CHARS:,})" for n in lengths[rows]], dtype=object
+                ),
+            )
+    return pd.Series(reasons, index=frame.index, dtype=object)
 
 
 def check_rows(frame: pd.DataFrame, contract: DataContract) -> CheckedInput:
@@ -103,10 +119,10 @@ def check_rows(frame: pd.DataFrame, contract: DataContract) -> CheckedInput:
     return CheckedInput(frame[~bad], rejected)
 
 
-def top_reasons(rejected: pd.DataFrame, limit: int = 5) -> dict[str, int]:
-    """The most frequent kinds of rejection (values left out), for summaries."""
+def top_reasons(rejected: pd.DataFrame, limit: int | None = 5) -> dict[str, int]:
+    """The most frequent kinds of rejection (values left out), for summaries; every kind with ``limit=None``."""
     if rejected.empty:
         return {}
     kinds = rejected[REASON_COLUMN].str.split("; ").explode().str.replace(r"=.*? (is|outside)", r" \1", regex=True)
     kinds = kinds.str.replace(r" holds \d+ characters.*", " holds too many characters", regex=True)
-    return {str(k): int(v) for k, v in kinds.value_counts().head(limit).items()}
+    return {str(k): int(v) for k, v in (kinds.value_counts().head(limit) if limit else kinds.value_counts()).items()}

@@ -54,10 +54,13 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
     _install_user_error_filter()
     summary = score(args.model_uri, args.input, args.output, args.max_rejected_fraction)
-    print(f"scored {summary.n_rows} rows with {summary.model_name} version {summary.model_version} -> {summary.output_path}")
+    print(f"scored {summary.n_rows} of {summary.n_rows_in} rows with {summary.model_name} version {summary.model_version} -> {summary.output_path}")
     if summary.n_rejected:
         reasons = "; ".join(f"{reason} ({count})" for reason, count in summary.rejected_reasons.items())
         print(f"rejected {summary.n_rejected} rows that break the data contract -> {summary.rejected_path} ({reasons})")
+    drifted = [f"{d.column} (PSI {d.psi:.2f}, {d.level})" for d in summary.drift if d.level != "stable"]
+    if drifted:
+        print(f"drift against the training data: {', '.join(drifted)}")
     return 0
 
 
@@ -131,9 +134,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("spec", help="experiment spec (YAML)")
     train.set_defaults(run=_cmd_train)
 
-    score = commands.add_parser("score", help="score a CSV or Parquet file with a registered model")
+    score = commands.add_parser("score", help="score CSV or Parquet files with a registered model, checked against its data contract")
     score.add_argument("model_uri", help="models:/NAME@champion or models:/NAME/VERSION")
-    score.add_argument("--input", required=True, help="table to score (.csv or .parquet)")
+    score.add_argument("--input", required=True, help="table(s) to score: a .csv or .parquet file, a folder of them, or a quoted glob")
     score.add_argument("--output", required=True, help="where to write predictions (.csv or .parquet); rejected rows go to rejected/ beside it")
     score.add_argument(
         "--max-rejected-fraction", type=float, default=0.1, help="share of rows that may break the data contract before the run fails (default 0.1)"

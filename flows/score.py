@@ -11,13 +11,14 @@ from tasks.score import score_file
 
 @flow(name="jido-score", log_prints=False)
 def score(model_uri: str, input: str, output: str, max_rejected_fraction: float = 0.1) -> ScoreSummary:
-    """Scores a CSV or Parquet file with a registered model, checked against the model's data contract.
+    """Scores CSV or Parquet input with a registered model, batch by batch, checked against the model's data contract.
 
     Args:
         model_uri: ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``.
-        input: The table to score (.csv or .parquet).
+        input: What to score: a .csv or .parquet file, a folder of them, or a glob.
         output: Where to write it with predictions (.csv or .parquet); rows that
             break the contract go to ``rejected/`` beside it, with their reason.
+            Every row carries the model's name and version and ``scored_at``.
         max_rejected_fraction: Share of rows that may break the contract before the run fails.
     """
     summary = score_file(model_uri, input, output, max_rejected_fraction)

@@ -1,4 +1,5 @@
 import os
+from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
@@ -6,7 +7,8 @@ import pytest
 
 from components.data import prepare_learning_data
 from components.errors import JidoError
-from components.score import count_predictions, score_frame, write_table_atomic
+from components.batches import resolve_input, write_table_atomic
+from components.score import rejected_path, score_files, score_frame
 from components.trial import build_pipeline
 
 
@@ -48,6 +50,59 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     assert [p.name for p in target.parent.iterdir()] == ["scored.parquet"]  # no partial file left
 
 
-def test_prediction_counts():
-    assert count_predictions(pd.Series(["a", "b", "a"])) == {"a": 2, "b": 1}
-    assert count_predictions(pd.Series(np.linspace(0, 1, 100))) == {}
+@pytest.fixture()
+def contract(mixed_frame):
+    from components.contract import learn_contract
+    from components.featurize import profile_table
+
+    X = mixed_frame.drop(columns="label")
+    return learn_contract(X, profile_table(X))
+
+
+STAMP = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_folder_scores_batch_by_batch_into_one_table_and_again_into_the_same_bytes(pipeline, contract, mixed_frame, tmp_path, suffix):
+    new = mixed_frame.drop(columns="label")
+    new.loc[5, "amount_text"] = "lots"  # one row to set aside
+    folder = tmp_path / "in"
+    folder.mkdir()
+    parts = [new.iloc[:100], new.iloc[100:170], new.iloc[170:]]
+    for i, part in enumerate(parts):
+        part.to_csv(folder / f"part-{i}.csv", index=False) if i % 2 else part.to_parquet(folder / f"part-{i}.parquet", index=False)
+    files = resolve_input(folder).files
+    output = tmp_path / "out" / f"scored{suffix}"
+    summary = score_files(pipeline, contract, files, output, "m", "2", STAMP, 0.1, batch_rows=32)
+    scored = pd.read_csv(output) if suffix == ".csv" else pd.read_parquet(output)
+    assert summary.n_rows_in == len(new) and summary.n_rows == len(scored) == len(new) - 1 and summary.n_files == 3
+    assert scored["customer_id"].tolist() == new.drop(index=5)["customer_id"].tolist()  # every row once, in order
+    assert pd.to_datetime(scored["scored_at"], utc=True).eq(pd.Timestamp(STAMP)).all() and summary.scored_at == STAMP.isoformat()
+    whole = score_frame(pipeline, new.drop(index=5), "m", "2", STAMP)  # the same rows in one piece
+    assert scored["prediction"].tolist() == whole["prediction"].tolist()
+    assert sum(summary.prediction_counts.values()) == len(scored)
+    rejected = pd.read_csv(rejected_path(output)) if suffix == ".csv" else pd.read_parquet(rejected_path(output))
+    assert rejected["customer_id"].tolist() == ["C00005"] and "amount_text=lots is not a number" in rejected["rejected_reason"][0]
+    assert {d.column for d in summary.drift} >= {"amount", "colour"} and all(d.level == "stable" for d in summary.drift)
+    before = {p: p.read_bytes() for p in (output, rejected_path(output))}
+    score_files(pipeline, contract, files, output, "m", "2", STAMP, 0.1, batch_rows=32)
+    assert {p: p.read_bytes() for p in before} == before  # idempotent: the same bytes
+
+
+def test_one_bad_file_among_good_ones_fails_the_run_naming_it_and_writes_nothing(pipeline, contract, mixed_frame, tmp_path):
+    new = mixed_frame.drop(columns="label")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    new.iloc[:100].to_parquet(folder / "a.parquet")
+    new.iloc[100:].drop(columns="colour").to_parquet(folder / "b.parquet")
+    output = tmp_path / "out" / "scored.parquet"
+    with pytest.raises(JidoError, match=r"b.parquet: missing column\(s\) the model was trained on: colour"):
+        score_files(pipeline, contract, resolve_input(folder).files, output, "m", "2", STAMP, 0.1)
+    (folder / "b.parquet").write_bytes((folder / "a.parquet").read_bytes()[:300])  # truncated
+    with pytest.raises(JidoError, match="cannot read .*b.parquet as parquet"):
+        score_files(pipeline, contract, resolve_input(folder).files, output, "m", "2", STAMP, 0.1)
+    new.iloc[100:].assign(amount="unknown").to_csv(folder / "b.parquet.csv", index=False)  # a file whose numbers are all words, found mid-stream
+    (folder / "b.parquet").unlink()
+    with pytest.raises(JidoError, match="b.parquet.csv\\):\n  - column 'amount' should hold numbers"):
+        score_files(pipeline, contract, resolve_input(folder).files, output, "m", "2", STAMP, 0.1, batch_rows=50)
+    assert not (tmp_path / "out").exists()

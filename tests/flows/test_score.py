@@ -23,6 +23,9 @@ def test_scoring_writes_every_row_in_order_with_probabilities_and_version(traine
     assert set(scored["prediction"]) <= {"benign", "malignant"}
     assert np.allclose(scored["probability_benign"] + scored["probability_malignant"], 1.0)
     assert set(scored["model_version"].astype(str)) == {"1"}
+    stamped = pd.to_datetime(scored["scored_at"], utc=True)
+    assert stamped.nunique() == 1 and abs(pd.Timestamp.now(tz="UTC") - stamped.iloc[0]) < pd.Timedelta(minutes=5)
+    assert summary.scored_at == stamped.iloc[0].isoformat()
     assert sum(summary.prediction_counts.values()) == len(new)
 
 
@@ -70,7 +73,8 @@ def test_rows_that_break_the_contract_are_quarantined_and_a_rerun_gives_the_same
     again = score("models:/cancer@champion", str(tmp_path / "in.csv"), str(output))
     assert again.n_rows == first.n_rows
     assert {p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()} == set(files)
-    assert pd.read_csv(output).drop(columns="model_version").equals(scored.drop(columns="model_version"))  # idempotent
+    stamps = ["model_version", "scored_at"]  # a new run is stamped with its own time; the rest is identical
+    assert pd.read_csv(output).drop(columns=stamps).equals(scored.drop(columns=stamps))
     with pytest.raises(JidoError, match="3 of 119 rows .* more than max_rejected_fraction \\(0.01\\)"):
         score("models:/cancer@champion", str(tmp_path / "in.csv"), str(tmp_path / "strict.csv"), max_rejected_fraction=0.01)
     assert not (tmp_path / "strict.csv").exists() and not (tmp_path / "rejected").exists()

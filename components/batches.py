@@ -1,0 +1,261 @@
+"""Tables read in batches from a file, a folder or a glob, and written whole or not at all.
+
+Scoring input can be larger than memory, so it is never loaded at once:
+Parquet is streamed a record batch at a time with pyarrow, CSV a chunk at a
+time with pandas' C parser. CSV goes through pandas rather than pyarrow's
+streaming reader because pyarrow fixes each column's type from the first block
+and fails on a later block that disagrees (a number column with a stray word
+in row 2,000,000), where scoring must instead set that one row aside; pandas
+infers per chunk, as training's reader did.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from components.data import TABLE_SUFFIXES, table_format
+from components.errors import JidoError
+
+# Rows per batch: ~100k rows of 20 columns is ~16 MB of float64, large enough
+# that per-batch costs vanish, small enough that memory stays flat.
+BATCH_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class InputFiles:
+    """The tables an input names, in the order they are scored.
+
+    Attributes:
+        files: CSV and Parquet files, sorted by path.
+        skipped: Other files in a named folder (not tables), left alone.
+    """
+
+    files: tuple[Path, ...]
+    skipped: tuple[Path, ...] = ()
+
+
+def _is_hidden(path: Path) -> bool:
+    # Marker and temporary files that writers leave beside their output (_SUCCESS, .part-0.crc, our own .partial files).
+    return path.name.startswith((".", "_"))
+
+
+def resolve_input(input: str | Path) -> InputFiles:
+    """The table files named by ``input``: one file, every table in a folder, or a glob's matches.
+
+    Raises:
+        JidoError: nothing is found, or a named file is not CSV or Parquet.
+    """
+    text = str(input)
+    path = Path(text)
+    if path.is_file():
+        table_format(path)
+        return InputFiles((path,))
+    if path.is_dir():
+        found = sorted(p for p in path.iterdir() if p.is_file() and not _is_hidden(p))
+        tables = tuple(p for p in found if p.suffix.lower() in TABLE_SUFFIXES)
+        if not tables:
+            raise JidoError(f"input folder {path} holds no .csv or .parquet files")
+        return InputFiles(tables, tuple(p for p in found if p not in tables))
+    if glob.has_magic(text):
+        matches = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file() and not _is_hidden(Path(p)))
+        tables = tuple(p for p in matches if p.suffix.lower() in TABLE_SUFFIXES)
+        if not tables:
+            raise JidoError(f"input pattern {text!r} matches no .csv or .parquet files")
+        return InputFiles(tables, tuple(p for p in matches if p not in tables))
+    raise JidoError(f"input not found: {text} (give a .csv or .parquet file, a folder of them, or a glob such as 'data/*.parquet')")
+
+
+def table_columns(path: Path) -> list[str]:
+    """A table's column names, read from its header or Parquet footer only.
+
+    Raises:
+        JidoError: the file is empty, truncated, corrupt or not valid UTF-8 text.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if path.stat().st_size == 0:
+        raise JidoError(f"{path} is empty (0 bytes)")
+    try:
+        if table_format(path) == "parquet":
+            return [str(name) for name in pq.ParquetFile(path).schema_arrow.names]
+        return [str(name) for name in pd.read_csv(path, nrows=0).columns]
+    except pd.errors.EmptyDataError:
+        raise JidoError(f"{path} has no header") from None
+    except UnicodeDecodeError as error:
+        raise JidoError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8") from None
+    except (pd.errors.ParserError, pa.ArrowException, OSError, ValueError) as error:
+        raise JidoError(f"cannot read {path} as {table_format(path)}: {error}") from None
+
+
+def read_batches(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
+    """Yields ``path``'s rows in order, at most ``batch_rows`` at a time, with string column names.
+
+    Raises:
+        JidoError: the file is truncated, corrupt or not valid UTF-8 text (possibly after some batches).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    fmt = table_format(path)
+    try:
+        if fmt == "parquet":
+            reader = pq.ParquetFile(path)
+            for batch in reader.iter_batches(batch_size=batch_rows):
+                frame = batch.to_pandas()
+                frame.columns = [str(c) for c in frame.columns]
+                yield frame
+        else:
+            with pd.read_csv(path, chunksize=batch_rows, low_memory=False) as chunks:
+                for frame in chunks:
+                    frame.columns = [str(c) for c in frame.columns]
+                    yield frame
+    except pd.errors.EmptyDataError:
+        raise JidoError(f"{path} has no header") from None
+    except UnicodeDecodeError as error:
+        raise JidoError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8") from None
+    except (pd.errors.ParserError, pa.ArrowException, OSError, ValueError) as error:
+        raise JidoError(f"cannot read {path} as {fmt}: {error}") from None
+
+
+class AtomicTableWriter:
+    """Writes a CSV or Parquet table batch by batch under a temporary name; :meth:`commit` renames it into place.
+
+    Anything short of a commit (an error, a kill) leaves no file at ``path`` and
+    an older file there untouched: :meth:`discard` removes the temporary file,
+    and a killed process leaves only a hidden ``.NAME.*.partial`` beside it.
+
+    Every batch of a Parquet table must fit the first batch's schema: a column
+    whose type widens (integers, then floats; all-null, then values) is cast;
+    one that cannot be cast is refused, naming the column.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.format = table_format(self.path)
+        self.n_rows = 0
+        self._temporary: Path | None = None
+        self._parquet = None
+        self._csv = None
+        self._columns: list[str] | None = None
+        self._created: list[Path] = []
+
+    def _open(self) -> None:
+        # Folders this writer creates are removed again by discard(), so a failed run leaves no empty rejected/.
+        self._created = [p for p in [self.path.parent, *self.path.parent.parents] if not p.exists()]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent)
+        os.close(handle)
+        self._temporary = Path(temporary)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Appends ``frame``'s rows."""
+        if self._temporary is None:
+            self._open()
+        if self._columns is None:
+            self._columns = list(frame.columns)
+        elif list(frame.columns) != self._columns:
+            frame = frame[_same_columns(list(frame.columns), self._columns)]
+        if self.format == "csv":
+            if self._csv is None:
+                self._csv = open(self._temporary, "w", newline="", encoding="utf-8")
+                frame.to_csv(self._csv, index=False)
+            else:
+                frame.to_csv(self._csv, index=False, header=False)
+        else:
+            self._write_parquet(frame)
+        self.n_rows += len(frame)
+
+    def _write_parquet(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(self._temporary, table.schema)
+        schema = self._parquet.schema
+        if not table.schema.equals(schema):
+            table = _conform(table, schema)
+        self._parquet.write_table(table)
+
+    def _close(self) -> None:
+        if self._csv is not None:
+            self._csv.close()
+            self._csv = None
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
+
+    def commit(self, empty: pd.DataFrame | None = None) -> Path:
+        """Renames the finished table into place; with no rows written, writes ``empty`` (the header) instead."""
+        if self._temporary is None:
+            if empty is None:
+                raise ValueError("nothing was written and no empty table was given")
+            self.write(empty)
+        self._close()
+        # mkstemp creates the file private (0600); give it the permissions a plain write would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self._temporary, 0o666 & ~umask)
+        os.replace(self._temporary, self.path)
+        self._temporary = None
+        self._created = []
+        return self.path
+
+    def discard(self) -> None:
+        """Removes the unfinished table (safe to call twice, or after a commit)."""
+        self._close()
+        if self._temporary is not None:
+            self._temporary.unlink(missing_ok=True)
+            self._temporary = None
+            for folder in self._created:  # innermost first
+                try:
+                    folder.rmdir()
+                except OSError:  # not empty: something else was written there meanwhile
+                    break
+        self._created = []
+
+    def __enter__(self) -> "AtomicTableWriter":
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        self.discard()
+
+
+def _same_columns(given: list[str], first: list[str]) -> list[str]:
+    """``first``, the column order of the table's first batch, when ``given`` holds the same columns."""
+    missing, extra = [c for c in first if c not in given], [c for c in given if c not in first]
+    if missing or extra:
+        parts = ([f"lacks {', '.join(map(repr, missing))}"] if missing else []) + ([f"adds {', '.join(map(repr, extra))}"] if extra else [])
+        raise JidoError(f"a batch {' and '.join(parts)} against the first batch's columns; give every input file the same columns")
+    return first
+
+
+def _conform(table, schema):
+    import pyarrow as pa
+
+    columns = []
+    for field in schema:
+        column = table.column(field.name)
+        try:
+            columns.append(column.cast(field.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise JidoError(
+                f"column {field.name!r} changes type between batches ({field.type} first, then {column.type}); "
+                "give it one type in every file, or score to .csv"
+            ) from None
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def write_table_atomic(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Writes a whole CSV or Parquet table (by extension) atomically: completely, or not at all."""
+    with AtomicTableWriter(path) as writer:
+        writer.write(frame)
+        return writer.commit()

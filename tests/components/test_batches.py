@@ -1,0 +1,99 @@
+"""Reading tables in batches from files, folders and globs; writing them whole or not at all."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from components.batches import AtomicTableWriter, read_batches, resolve_input, table_columns
+from components.errors import JidoError
+
+
+@pytest.fixture()
+def table() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"x": rng.normal(size=250), "n": np.arange(250), "c": rng.choice(["a", "b"], 250)})
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_batches_cover_every_row_in_order(tmp_path, table, suffix):
+    path = tmp_path / f"t{suffix}"
+    table.to_csv(path, index=False) if suffix == ".csv" else table.to_parquet(path, index=False)
+    batches = list(read_batches(path, batch_rows=100))
+    assert [len(b) for b in batches] == [100, 100, 50]
+    whole = pd.concat(batches, ignore_index=True)
+    assert np.allclose(whole["x"], table["x"]) and whole["n"].tolist() == table["n"].tolist() and whole["c"].tolist() == table["c"].tolist()
+    assert table_columns(path) == ["x", "n", "c"]
+
+
+def test_a_folder_a_glob_and_a_file_name_their_tables(tmp_path, table):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ["b.parquet", "a.csv"]:
+        table.to_csv(folder / name, index=False) if name.endswith(".csv") else table.to_parquet(folder / name)
+    for name in ["_SUCCESS", ".a.csv.crc", "notes.txt"]:
+        (folder / name).write_text("x")
+    found = resolve_input(folder)
+    assert [p.name for p in found.files] == ["a.csv", "b.parquet"] and [p.name for p in found.skipped] == ["notes.txt"]
+    assert [p.name for p in resolve_input(str(folder / "*.parquet")).files] == ["b.parquet"]
+    assert resolve_input(folder / "a.csv").files == (folder / "a.csv",)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda tmp: tmp / "missing.csv", "input not found"),
+        (lambda tmp: (tmp / "empty").mkdir() or tmp / "empty", "holds no .csv or .parquet files"),
+        (lambda tmp: str(tmp / "*.parquet"), "matches no .csv or .parquet files"),
+        (lambda tmp: (tmp / "t.json").write_text("{}") and tmp / "t.json", "unsupported file format '.json'"),
+    ],
+)
+def test_inputs_that_name_no_table_are_refused(tmp_path, make, message):
+    with pytest.raises(JidoError, match=message):
+        resolve_input(make(tmp_path))
+
+
+def test_truncated_parquet_and_wrong_encoding_are_named(tmp_path, table):
+    whole = tmp_path / "whole.parquet"
+    table.to_parquet(whole)
+    truncated = tmp_path / "truncated.parquet"
+    truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(JidoError, match="cannot read .*truncated.parquet as parquet"):
+        table_columns(truncated)
+    with pytest.raises(JidoError, match="cannot read .*truncated.parquet as parquet"):
+        list(read_batches(truncated))
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("name,x\n".encode() + "".join(f"caf\u00e9 {i},{i}\n" for i in range(5)).encode("latin-1"))
+    with pytest.raises(JidoError, match="latin.csv is not UTF-8 text .* save it as UTF-8"):
+        list(read_batches(latin))
+
+
+def test_parquet_batches_widen_to_the_first_schema_or_are_refused_by_column(tmp_path):
+    target = tmp_path / "out" / "t.parquet"
+    with AtomicTableWriter(target) as writer:
+        writer.write(pd.DataFrame({"n": [1, 2], "s": ["a", "b"]}))
+        writer.write(pd.DataFrame({"s": ["c", None], "n": [3.0, None]}))  # other order, nulls: cast to int64
+        writer.commit()
+    written = pd.read_parquet(target)
+    assert written["n"].tolist()[:3] == [1, 2, 3] and written["n"].isna().tolist() == [False, False, False, True]
+    with AtomicTableWriter(tmp_path / "out" / "u.parquet") as writer:
+        writer.write(pd.DataFrame({"n": [1.5]}))
+        with pytest.raises(JidoError, match="column 'n' changes type between batches"):
+            writer.write(pd.DataFrame({"n": ["many"]}))
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["t.parquet"]
+
+
+def test_csv_batches_keep_the_first_column_order_and_a_discard_leaves_no_folder(tmp_path):
+    target = tmp_path / "new" / "deeper" / "t.csv"
+    with AtomicTableWriter(target) as writer:
+        writer.write(pd.DataFrame({"a": [1], "b": [2]}))
+        writer.write(pd.DataFrame({"b": [4], "a": [3]}))
+        with pytest.raises(JidoError, match="lacks 'b'"):
+            writer.write(pd.DataFrame({"a": [5]}))
+    assert not (tmp_path / "new").exists()  # the folders it made went with the partial file
+    with AtomicTableWriter(target) as writer:
+        writer.write(pd.DataFrame({"a": [1], "b": [2]}))
+        writer.write(pd.DataFrame({"b": [4], "a": [3]}))
+        writer.commit()
+    assert pd.read_csv(target).to_dict("list") == {"a": [1, 3], "b": [2, 4]}
