@@ -7,3 +7,11 @@ class JidoError(Exception):
     The message alone must tell the user what is wrong and what to do; the CLI
     prints it without a traceback and exits non-zero.
     """
+
+
+class InputProblems(JidoError):
+    """Input that cannot be scored, with each problem as its own sentence (a scoring service returns them as a list)."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("input cannot be scored:\n  - " + "\n  - ".join(problems))

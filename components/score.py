@@ -15,8 +15,8 @@ from sklearn.pipeline import Pipeline
 from components.batches import BATCH_ROWS, AtomicTableWriter, read_batches, table_columns
 from components.contract import DataContract
 from components.drift import DriftCounter, FeatureDrift
-from components.errors import JidoError
-from components.validate import check_rows, table_problems, top_reasons
+from components.errors import InputProblems, JidoError
+from components.validate import check_rows, row_reasons, table_problems, top_reasons
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,15 @@ def required_columns(pipeline: Pipeline) -> list[str]:
     return [str(c) for c in pipeline.named_steps["featurize"].feature_names_in_]
 
 
+def predict(pipeline: Pipeline, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predictions and, for a classifier, the class probabilities (columns in ``pipeline.classes_`` order)."""
+    if hasattr(pipeline, "predict_proba"):
+        # One pass of the model, not two: for a deep text model, inference is most of scoring's time.
+        proba = pipeline.predict_proba(X)
+        return np.asarray(pipeline.classes_)[np.argmax(proba, axis=1)], proba
+    return np.asarray(pipeline.predict(X)), None
+
+
 def score_frame(
     pipeline: Pipeline, frame: pd.DataFrame, model_name: str, model_version: str, scored_at: datetime | None = None
 ) -> pd.DataFrame:
@@ -63,20 +72,75 @@ def score_frame(
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise JidoError(f"input lacks column(s) the model was trained on: {', '.join(missing)}")
-    X = frame[needed]
     scored = frame.copy()
-    if hasattr(pipeline, "predict_proba"):
-        # One pass of the model, not two: for a deep text model, inference is most of scoring's time.
-        proba = pipeline.predict_proba(X)
-        scored["prediction"] = np.asarray(pipeline.classes_)[np.argmax(proba, axis=1)]
+    scored["prediction"], proba = predict(pipeline, frame[needed])
+    if proba is not None:
         for j, label in enumerate(pipeline.classes_):
             scored[f"probability_{label}"] = proba[:, j]
-    else:
-        scored["prediction"] = pipeline.predict(X)
     scored["model_name"] = model_name
     scored["model_version"] = str(model_version)
     scored["scored_at"] = pd.Timestamp(scored_at or datetime.now(timezone.utc)).as_unit("us")
     return scored
+
+
+# A real-time request scores at most this many rows; larger inputs belong to batch scoring.
+MAX_REQUEST_ROWS = 10_000
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def records_frame(rows: object) -> pd.DataFrame:
+    """The table of a request's JSON rows: a list of objects mapping column to a scalar value.
+
+    Raises:
+        InputProblems: not a non-empty list of such objects, or more than ``MAX_REQUEST_ROWS``.
+    """
+    if not isinstance(rows, list):
+        raise InputProblems([f"rows must be a JSON list of objects (column: value), got {type(rows).__name__}"])
+    if not rows:
+        raise InputProblems(["no rows given; send at least one object (column: value)"])
+    if len(rows) > MAX_REQUEST_ROWS:
+        raise InputProblems([f"{len(rows)} rows in one request, more than {MAX_REQUEST_ROWS:,}; send fewer, or use batch scoring (jido score)"])
+    problems = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            problems.append(f"row {i} is {type(row).__name__}, not an object (column: value)")
+            continue
+        nested = [str(k) for k, v in row.items() if not isinstance(v, _SCALARS)]
+        if nested:
+            problems.append(f"row {i}: column(s) {', '.join(nested)} hold a list or an object; give one value per column")
+    if problems:
+        raise InputProblems(problems[:20] + ([f"... and {len(problems) - 20} more rows"] if len(problems) > 20 else []))
+    frame = pd.DataFrame.from_records(rows)
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def score_records(pipeline: Pipeline, contract: DataContract, rows: object) -> list[dict]:
+    """Predictions for JSON rows, checked against the data contract: all of them, or none.
+
+    Returns:
+        Per row ``{"prediction": ...}``, plus ``"probabilities": {class: p}`` for a classifier.
+
+    Raises:
+        InputProblems: the rows are malformed, miss columns, or any row breaks the contract (named by its index).
+    """
+    frame = records_frame(rows)
+    problems = table_problems(frame, contract)
+    if not problems:
+        reasons = row_reasons(frame, contract)
+        problems = [f"row {i}: {reason}" for i, reason in enumerate(reasons) if reason]
+    missing = [c for c in required_columns(pipeline) if c not in frame.columns]
+    if missing and not any(p.startswith("missing") for p in problems):  # a model kept without a contract
+        problems.insert(0, f"missing column(s) the model was trained on: {', '.join(missing)}")
+    if problems:
+        raise InputProblems(problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else []))
+    needed = required_columns(pipeline)
+    labels, proba = predict(pipeline, frame if list(frame.columns) == needed else frame[needed])  # selecting costs ~1 ms a request
+    labels = labels.tolist()
+    if proba is None:
+        return [{"prediction": label} for label in labels]
+    classes = [c.item() if isinstance(c, np.generic) else c for c in pipeline.classes_]
+    return [{"prediction": label, "probabilities": dict(zip(map(str, classes), row))} for label, row in zip(labels, proba.tolist())]
 
 
 def rejected_path(output: str | Path) -> Path:
@@ -171,4 +235,4 @@ def score_files(
     )
 
 
-__all__ = ["ScoreSummary", "rejected_path", "required_columns", "score_files", "score_frame"]
+__all__ = ["ScoreSummary", "predict", "records_frame", "rejected_path", "required_columns", "score_files", "score_frame", "score_records"]

@@ -99,6 +99,14 @@ def _cmd_contract(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from deployments.serve import serve
+    from tasks.settings import tracking_uri
+
+    serve(args.model_uri, tracking_uri(), args.host, args.port)
+    return 0
+
+
 def _cmd_deploy(args: argparse.Namespace) -> int:
     from components.errors import JidoError
 
@@ -149,6 +157,12 @@ def _parser() -> argparse.ArgumentParser:
     contract = commands.add_parser("contract", help="print the data contract a registered model version was trained with")
     contract.add_argument("model_uri", help="models:/NAME@champion or models:/NAME/VERSION")
     contract.set_defaults(run=_cmd_contract)
+
+    serve = commands.add_parser("serve", help="serve a registered model over HTTP: JSON rows in, predictions out, checked against its contract")
+    serve.add_argument("model_uri", help="models:/NAME@champion or models:/NAME/VERSION")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.set_defaults(run=_cmd_serve)
 
     deploy = commands.add_parser("deploy", help="serve the training and scoring deployments of a spec on a Prefect server")
     deploy.add_argument("spec", help="experiment spec (YAML)")

@@ -71,3 +71,17 @@ def test_datetime_parts_are_features(mixed_frame):
 def test_no_usable_column_is_an_error():
     with pytest.raises(ValueError, match="no usable feature columns"):
         AutoFeaturizer().fit(pd.DataFrame({"a": [1, 1, 1], "b": [None, None, None]}))
+
+
+@pytest.mark.parametrize("scale_numeric, sparse_output", [(False, False), (True, False), (False, True), (True, True)])
+def test_transform_equals_the_fitted_column_transformer_on_every_column_kind(mixed_frame, scale_numeric, sparse_output):
+    X = mixed_frame.drop(columns="label")
+    featurizer = AutoFeaturizer(scale_numeric=scale_numeric, sparse_output=sparse_output).fit(X.iloc[:150])
+    new = X.iloc[150:].copy()
+    new.iloc[0, new.columns.get_loc("colour")] = "purple"  # unseen
+    new.iloc[1, new.columns.get_loc("amount")] = None
+    for rows in (new, new.iloc[:1]):
+        ours, theirs = featurizer.transform(rows), featurizer.transformer_.transform(featurizer._as_strings(rows))
+        assert sparse.issparse(ours) == sparse.issparse(theirs) and ours.shape == theirs.shape
+        dense = (lambda m: m.toarray() if sparse.issparse(m) else m)
+        assert np.allclose(dense(ours), dense(theirs), equal_nan=True)

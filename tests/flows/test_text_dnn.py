@@ -83,3 +83,15 @@ def test_deep_text_models_train_report_per_epoch_register_and_score(services, re
     assert scored["review"].tolist() == new["review"].tolist()
     assert set(scored["prediction"]) <= {"great", "other"}
     assert np.allclose(scored["probability_great"] + scored["probability_other"], 1.0, atol=1e-5)
+
+    # jido serve scores the same text rows with the same bundle (issue 6 item 4): JSON rows in, the batch's predictions out.
+    from fastapi.testclient import TestClient
+
+    from deployments.serve import build_app, load_served_model
+
+    with TestClient(build_app(load_served_model(result.champion_uri, tracking_uri))) as client:
+        answer = client.post("/predict", json={"rows": new.head(5).to_dict("records")})
+    assert answer.status_code == 200, answer.text
+    served = answer.json()["predictions"]
+    assert [p["prediction"] for p in served] == scored["prediction"].head(5).tolist()
+    assert np.allclose([p["probabilities"]["great"] for p in served], scored["probability_great"].head(5), atol=1e-5)
