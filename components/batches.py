@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import glob
 import os
+import queue
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator, TypeVar
 
 import pandas as pd
 
 from components.data import TABLE_SUFFIXES, table_format
 from components.errors import JidoError
+
+T = TypeVar("T")
 
 # Rows per batch: ~100k rows of 20 columns is ~16 MB of float64, large enough
 # that per-batch costs vanish, small enough that memory stays flat.
@@ -252,6 +256,88 @@ def _conform(table, schema):
                 "give it one type in every file, or score to .csv"
             ) from None
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+_DONE = object()
+
+
+def prefetched(batches: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """Yields ``batches`` in order while a thread reads up to ``depth`` ahead.
+
+    pyarrow decodes Parquet without the GIL, so the next batch is read while
+    this one is checked and scored. An error in the reader is raised here, in
+    order, after the batches before it.
+    """
+    ahead: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        ahead.put((batch, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ahead.put((_DONE, None))
+        except BaseException as error:  # handed to the consumer, which raises it
+            ahead.put((_DONE, error))
+
+    reader = threading.Thread(target=read, name="jido-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            batch, error = ahead.get()
+            if error is not None:
+                raise error
+            if batch is _DONE:
+                return
+            yield batch
+    finally:
+        stop.set()
+        reader.join(timeout=5)
+
+
+class WriteBehind:
+    """Hands batches to an :class:`AtomicTableWriter` on a thread, so encoding and writing overlap the next batch's scoring.
+
+    At most ``depth`` batches wait. :meth:`drain` waits for every batch to be
+    written and raises the writer's error, if any; commit or discard the
+    writer only after it.
+    """
+
+    def __init__(self, writer: AtomicTableWriter, depth: int = 2):
+        self.writer = writer
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="jido-write-behind", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            frame = self._queue.get()
+            if frame is _DONE:
+                return
+            if self._error is None:
+                try:
+                    self.writer.write(frame)
+                except BaseException as error:  # raised by drain() or the next write()
+                    self._error = error
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(frame)
+
+    def drain(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(_DONE)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def write_table_atomic(frame: pd.DataFrame, path: str | Path) -> Path:

@@ -37,9 +37,11 @@ def numeric_bins(values: np.ndarray, edges: tuple[float, ...]) -> np.ndarray:
 
 def category_bins(values: pd.Series, categories: tuple) -> np.ndarray:
     """Counts of non-null ``values`` per training category, then one bin for unseen values (compared as text)."""
-    present = values.dropna().astype(str)
-    index = {str(c): i for i, c in enumerate(categories)}
-    codes = present.map(index).fillna(len(categories)).to_numpy(dtype=np.int64)
+    present = values.dropna()
+    if not (isinstance(present.dtype, pd.StringDtype) or present.dtype == object):
+        present = present.astype(str)
+    codes = pd.Index([str(c) for c in categories], dtype=object).get_indexer(present.astype(object))
+    codes[codes < 0] = len(categories)
     return np.bincount(codes, minlength=len(categories) + 1)
 
 

@@ -135,6 +135,8 @@ def check_rows(frame: pd.DataFrame, contract: DataContract) -> CheckedInput:
     """Splits ``frame`` into rows that keep the contract and rows that break it (with their reasons)."""
     reasons = row_reasons(frame, contract)
     bad = reasons != ""
+    if not bad.any():  # the usual batch: no copy
+        return CheckedInput(frame, frame.iloc[:0].assign(**{REASON_COLUMN: pd.Series(dtype=object)}))
     rejected = frame[bad].copy()
     rejected[REASON_COLUMN] = reasons[bad]
     return CheckedInput(frame[~bad], rejected)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.batches import AtomicTableWriter, read_batches, resolve_input, table_columns
+from components.batches import AtomicTableWriter, WriteBehind, prefetched, read_batches, resolve_input, table_columns
 from components.errors import JidoError
 
 
@@ -97,3 +97,36 @@ def test_csv_batches_keep_the_first_column_order_and_a_discard_leaves_no_folder(
         writer.write(pd.DataFrame({"b": [4], "a": [3]}))
         writer.commit()
     assert pd.read_csv(target).to_dict("list") == {"a": [1, 3], "b": [2, 4]}
+
+
+def test_read_ahead_keeps_order_and_raises_the_readers_error_in_its_place():
+    def batches():
+        yield from range(5)
+        raise JidoError("file 2 is truncated")
+
+    seen = []
+    with pytest.raises(JidoError, match="truncated"):
+        for batch in prefetched(batches()):
+            seen.append(batch)
+    assert seen == [0, 1, 2, 3, 4]
+    early = prefetched(iter(range(1000)))
+    assert next(early) == 0
+    early.close()  # a consumer that stops early ends the reader thread
+
+
+def test_write_behind_writes_every_batch_in_order_and_hands_back_the_writers_error(tmp_path):
+    target = tmp_path / "t.csv"
+    with AtomicTableWriter(target) as writer:
+        behind = WriteBehind(writer)
+        for i in range(5):
+            behind.write(pd.DataFrame({"i": [i, i]}))
+        behind.drain()
+        writer.commit()
+    assert pd.read_csv(target)["i"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    with AtomicTableWriter(tmp_path / "u.parquet") as writer:
+        behind = WriteBehind(writer)
+        behind.write(pd.DataFrame({"n": [1.5]}))
+        behind.write(pd.DataFrame({"n": ["many"]}))  # cannot join the first batch's schema
+        with pytest.raises(JidoError, match="column 'n' changes type"):
+            behind.drain()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]

@@ -1,0 +1,127 @@
+"""Batch-scoring throughput against the raw fitted pipeline, and the scoring process's peak memory.
+
+A generated classification table (16 numeric and 4 categorical columns, a
+target that depends on both) trains a real jido model with `jido train` on
+20,000 rows. Then a Parquet input of `--rows` rows (default 5,000,000, in row
+groups of 100,000) is scored twice, side by side:
+
+- `jido score MODEL --input big.parquet --output scored.parquet` in its own
+  process, as a user runs it: the Prefect flow, the model and its contract
+  from MLflow, reading in batches, the contract check, drift, writing the
+  output atomically. Its wall time counts everything from the command's start;
+  its peak memory is the process's resident set, sampled every 50 ms.
+- The same fitted pipeline's `predict` on the same rows already in memory
+  (read before the clock starts): the raw model's speed.
+
+Run: .venv/bin/python -m benchmarks.score_throughput [--rows 5000000]
+Prints both rates, jido's peak memory; last, the ratio jido / raw. Goal (issue 5): >= 0.8 with <= 2 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks._harness import scratch_environment
+
+N_NUMERIC, CATEGORIES = 16, {"region": 8, "plan": 4, "channel": 5, "segment": 12}
+
+
+def generate(n_rows: int, seed: int):
+    """``n_rows`` of the benchmark's table (a pandas frame with a ``label`` column)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    columns = {f"x{i}": rng.normal(size=n_rows).astype(float) for i in range(N_NUMERIC)}
+    for name, n in CATEGORIES.items():
+        columns[name] = np.char.add(f"{name}_", rng.integers(0, n, n_rows).astype(str))
+    frame = pd.DataFrame(columns)
+    signal = frame["x0"] - 0.8 * frame["x1"] + 0.5 * frame["x2"] * frame["x3"] + (frame["plan"] == "plan_1") - 0.6 * (frame["region"] == "region_2")
+    frame["label"] = np.where(signal + rng.normal(scale=0.7, size=n_rows) > 0.2, "yes", "no")
+    return frame
+
+
+def peak_rss_of(command: list[str], env: dict[str, str], cwd: str) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Runs ``command``; returns its wall seconds and peak resident memory (bytes, the process itself, sampled)."""
+    import psutil
+
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watched = psutil.Process(process.pid)
+    peak = 0
+    while process.poll() is None:
+        try:
+            peak = max(peak, watched.memory_info().rss)
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.05)
+    stdout, stderr = process.communicate()
+    return time.perf_counter() - started, peak, subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--iterations", type=int, default=6, help="trials of the training experiment")
+    args = parser.parse_args()
+    folder = scratch_environment("jido-score-throughput-")
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import yaml
+
+    generate(20_000, seed=0).to_csv(f"{folder}/train.csv", index=False)
+    spec = {
+        "name": "throughput",
+        "task": "classification",
+        "training_data": f"{folder}/train.csv",
+        "target_column": "label",
+        "primary_metric": "AUC_weighted",
+        "validation_size": 0.2,
+        "limits": {"iterations": args.iterations, "max_concurrent_iterations": 2},
+    }
+    Path(f"{folder}/spec.yaml").write_text(yaml.safe_dump(spec))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    trained = subprocess.run([sys.executable, "-m", "deployments.cli", "train", "spec.yaml"], env=env, cwd=folder, capture_output=True, text=True)
+    if trained.returncode:
+        raise SystemExit(trained.stderr[-3000:])
+    print(trained.stdout.strip().splitlines()[-1], flush=True)
+
+    big = Path(folder) / "big.parquet"
+    chunk = 500_000
+    with pq.ParquetWriter(big, pa.Schema.from_pandas(generate(10, seed=1).drop(columns="label"), preserve_index=False)) as writer:
+        for start in range(0, args.rows, chunk):
+            part = generate(min(chunk, args.rows - start), seed=start + 1).drop(columns="label")
+            writer.write_table(pa.Table.from_pandas(part, preserve_index=False), row_group_size=100_000)
+    print(f"input: {args.rows:,} rows x {N_NUMERIC + len(CATEGORIES)} columns, {big.stat().st_size / 2**20:.0f} MiB of Parquet", flush=True)
+
+    command = [sys.executable, "-m", "deployments.cli", "score", "models:/throughput@champion", "--input", str(big), "--output", "scored.parquet"]
+    jido_seconds, peak, scored = peak_rss_of(command, env, folder)
+    if scored.returncode:
+        raise SystemExit(scored.stderr[-3000:])
+    print(scored.stdout.strip().splitlines()[-1], flush=True)
+    n_out = pq.ParquetFile(Path(folder) / "scored.parquet").metadata.num_rows
+    assert n_out == args.rows, f"{n_out} rows written of {args.rows}"
+
+    from components.register import load_pipeline, resolve_model
+
+    pipeline = load_pipeline(resolve_model("models:/throughput@champion", os.environ["MLFLOW_TRACKING_URI"]), os.environ["MLFLOW_TRACKING_URI"])
+    X = pq.read_table(big).to_pandas()
+    started = time.perf_counter()
+    pipeline.predict(X)
+    raw_seconds = time.perf_counter() - started
+
+    jido_rate, raw_rate = args.rows / jido_seconds, args.rows / raw_seconds
+    print(f"model: {type(pipeline[-1]).__name__}")
+    print(f"jido score (whole command): {jido_seconds:.1f} s, {jido_rate:,.0f} rows/s, peak memory {peak / 2**30:.2f} GiB")
+    print(f"raw pipeline.predict in memory: {raw_seconds:.1f} s, {raw_rate:,.0f} rows/s")
+    print(f"ratio {jido_rate / raw_rate:.3f}")
+
+
+if __name__ == "__main__":
+    main()
