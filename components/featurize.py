@@ -238,6 +238,11 @@ class AutoFeaturizer(BaseEstimator, TransformerMixin):
             return sparse.hstack(blocks, format="csr")
         return np.hstack([block.toarray() if sparse.issparse(block) else np.asarray(block) for block in blocks])
 
+    def used_columns(self) -> list[str]:
+        """The input columns transform reads (dropped ones, such as identifiers, may be absent)."""
+        check_is_fitted(self, "profiles_")
+        return [p.name for p in self.profiles_ if p.kind != "dropped"]
+
     def _as_strings(self, X: pd.DataFrame) -> pd.DataFrame:
         """Casts categorical columns to object dtype so encoders see plain values, with ``MISSING_CATEGORY`` for a missing one."""
         X = pd.DataFrame(X)

@@ -47,8 +47,11 @@ class ScoreSummary:
 
 
 def required_columns(pipeline: Pipeline) -> list[str]:
-    """The input columns the fitted pipeline was trained on."""
-    return [str(c) for c in pipeline.named_steps["featurize"].feature_names_in_]
+    """The input columns the fitted pipeline reads: those it was trained on, less any its featurizer dropped."""
+    featurizer = pipeline.named_steps["featurize"]
+    if hasattr(featurizer, "used_columns"):
+        return [str(c) for c in featurizer.used_columns()]
+    return [str(c) for c in featurizer.feature_names_in_]
 
 
 def predict(pipeline: Pipeline, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:

@@ -78,7 +78,7 @@ class Scoring(_Strict):
     """The generated batch-scoring deployment."""
 
     schedule: str | None = Field(None, description="Cron schedule of batch scoring, e.g. '0 3 * * *'.")
-    input: str | None = Field(None, description="CSV or Parquet file the scheduled run scores.")
+    input: str | None = Field(None, description="What the scheduled run scores: a CSV or Parquet file, a folder of them, or a glob.")
     output: str | None = Field(None, description="Where the scheduled run writes predictions (.csv or .parquet).")
     max_rejected_fraction: float = Field(
         0.1, ge=0, le=1, description="Share of input rows that may break the model's data contract (set aside in rejected/) before a run fails."

@@ -47,6 +47,9 @@ def table_problems(frame: pd.DataFrame, contract: DataContract) -> list[str]:
         if column.name not in frame.columns or column.kind != "numeric":
             continue
         values = frame[column.name]
+        if pd.api.types.is_bool_dtype(values) and column.dtype not in ("bool", "boolean"):
+            problems.append(f"column {column.name!r} should hold numbers, but holds true/false values")
+            continue
         if pd.api.types.is_numeric_dtype(values):
             continue
         present = values.notna()

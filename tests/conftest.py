@@ -108,6 +108,11 @@ def trained_cancer(services, cancer_csv):
 @pytest.fixture()
 def mixed_frame() -> pd.DataFrame:
     """A small table with every column kind: numbers, numeric strings, categories, dates, text, an id, nulls."""
+    return make_mixed_frame()
+
+
+def make_mixed_frame() -> pd.DataFrame:
+    """The table behind the ``mixed_frame`` fixture, for module-scoped fixtures."""
     rng = np.random.default_rng(0)
     n = 240
     colour = rng.choice(["red", "green", "blue"], n)

@@ -53,6 +53,10 @@ class TextTableFeaturizer(BaseEstimator, TransformerMixin):
         self.n_tabular_ = self.tabular_.transform(X[others].head(1)).shape[1] if others else 0
         return self
 
+    def used_columns(self) -> list[str]:
+        """The input columns transform reads: the text, and the tabular featurizer's columns."""
+        return list(self.text_columns_) + (self.tabular_.used_columns() if self.n_tabular_ else [])
+
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, "text_columns_")
         X = pd.DataFrame(X)
@@ -60,7 +64,7 @@ class TextTableFeaturizer(BaseEstimator, TransformerMixin):
         text = parts[0] if len(parts) == 1 else parts[0].str.cat(parts[1:], sep=_JOINER)
         frame = pd.DataFrame({TEXT_FEATURE: text.astype(object).to_numpy()}, index=X.index)
         if self.n_tabular_:
-            rows = X[self.tabular_columns_]
+            rows = X[self.tabular_.used_columns()]
             tabular = np.asarray(self.tabular_.transform(rows), dtype=np.float32) if len(rows) else np.zeros((0, self.n_tabular_), np.float32)
             frame = pd.concat([frame, pd.DataFrame(tabular, index=X.index, columns=[f"f{i}" for i in range(tabular.shape[1])])], axis=1)
         return frame
