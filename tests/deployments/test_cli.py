@@ -186,3 +186,25 @@ def test_a_sweep_killed_mid_run_continues_where_it_stopped(cli_env, tmp_path, ca
     runs = client.search_runs([client.get_experiment_by_name("cli-killed").experiment_id], "tags.`jido.run_name` LIKE 'automl-%'")
     statuses = sorted(run.info.status for run in runs)
     assert statuses == ["FINISHED", "KILLED"]  # the killed run's parent is closed and linked to the one that finished it
+
+
+def test_bad_scoring_input_exits_2_with_one_message_and_no_traceback(cli_env, trained_cancer, cancer_csv, tmp_path):
+    new = pd.read_csv(cancer_csv / "new.csv")
+    new.to_parquet(tmp_path / "good.parquet")
+    (tmp_path / "truncated.parquet").write_bytes((tmp_path / "good.parquet").read_bytes()[:-64])
+    (tmp_path / "latin.csv").write_bytes(new.assign(note="caf\u00e9").to_csv(index=False).encode("latin-1"))
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    new.iloc[:50].to_parquet(folder / "a.parquet")
+    new.iloc[50:].drop(columns="mean radius").to_parquet(folder / "b.parquet")
+    for source, message in [
+        ("truncated.parquet", "cannot read truncated.parquet as parquet"),
+        ("latin.csv", "latin.csv is not UTF-8 text"),
+        ("incoming", r"b.parquet: missing column(s) the model was trained on: mean radius"),
+        ("'incoming/*.csv'".strip("'"), "matches no .csv or .parquet files"),
+    ]:
+        done = _jido("score", "models:/cancer@champion", "--input", source, "--output", "out/scored.parquet", env=cli_env, cwd=tmp_path)
+        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr + done.stdout, done.stderr[-2000:]
+        assert not (tmp_path / "out").exists()
+    done = _jido("score", "models:/cancer@champion", "--input", "incoming/a.parquet", "--output", "out/scored.parquet", env=cli_env, cwd=tmp_path)
+    assert done.returncode == 0 and "scored 50 of 50 rows" in done.stdout
