@@ -48,3 +48,32 @@ def time_jido_sweep(address: str, data, target: str, models: list[str], n_trials
         return time.perf_counter() - started
 
     return measure()
+
+
+def train_with_cli(folder: str, name: str, training_csv: str, target: str, iterations: int) -> str:
+    """Registers a model as a user would, with `jido train` in its own process; returns its champion URI.
+
+    Its own process, so no Prefect API thread shares the measuring process afterwards.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    spec = {
+        "name": name,
+        "task": "classification",
+        "training_data": training_csv,
+        "target_column": target,
+        "primary_metric": "AUC_weighted",
+        "validation_size": 0.2,
+        "limits": {"iterations": iterations, "max_concurrent_iterations": 2},
+    }
+    Path(folder, "spec.yaml").write_text(yaml.safe_dump(spec))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    trained = subprocess.run([sys.executable, "-m", "deployments.cli", "train", "spec.yaml"], env=env, cwd=folder, capture_output=True, text=True)
+    if trained.returncode:
+        raise SystemExit(trained.stderr[-3000:])
+    print(trained.stdout.strip().splitlines()[-1], flush=True)
+    return f"models:/{name}@champion"

@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks._harness import scratch_environment
+from benchmarks._harness import scratch_environment, train_with_cli
 
 N_NUMERIC, CATEGORIES = 16, {"region": 8, "plan": 4, "channel": 5, "segment": 12}
 
@@ -77,24 +77,10 @@ def main() -> None:
 
     import pyarrow as pa
     import pyarrow.parquet as pq
-    import yaml
 
     generate(20_000, seed=0).to_csv(f"{folder}/train.csv", index=False)
-    spec = {
-        "name": "throughput",
-        "task": "classification",
-        "training_data": f"{folder}/train.csv",
-        "target_column": "label",
-        "primary_metric": "AUC_weighted",
-        "validation_size": 0.2,
-        "limits": {"iterations": args.iterations, "max_concurrent_iterations": 2},
-    }
-    Path(f"{folder}/spec.yaml").write_text(yaml.safe_dump(spec))
+    train_with_cli(folder, "throughput", f"{folder}/train.csv", "label", args.iterations)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    trained = subprocess.run([sys.executable, "-m", "deployments.cli", "train", "spec.yaml"], env=env, cwd=folder, capture_output=True, text=True)
-    if trained.returncode:
-        raise SystemExit(trained.stderr[-3000:])
-    print(trained.stdout.strip().splitlines()[-1], flush=True)
 
     big = Path(folder) / "big.parquet"
     chunk = 500_000

