@@ -19,6 +19,9 @@ import pandas as pd
 # A bin's share is floored at this before the logarithm, so an empty bin counts as a large but finite shift.
 SHARE_FLOOR = 1e-4
 MODERATE, MAJOR = 0.1, 0.25
+# Below this many rows PSI is mostly sampling noise (about (bins - 1) / rows for an unchanged population: 0.09 at 100 rows),
+# so it is reported without a verdict.
+MIN_ROWS = 1000
 
 
 def decile_edges(values: np.ndarray) -> tuple[float, ...]:
@@ -102,5 +105,6 @@ class DriftCounter:
             counts = self.counts[name]
             if counts.sum():
                 value = psi(expected, counts)
-                drifts.append(FeatureDrift(name, round(value, 6), level(value), int(counts.sum())))
+                verdict = level(value) if counts.sum() >= MIN_ROWS else "too few rows"
+                drifts.append(FeatureDrift(name, round(value, 6), verdict, int(counts.sum())))
         return sorted(drifts, key=lambda d: -d.psi)

@@ -47,7 +47,7 @@ def publish_score_summary(summary: ScoreSummary) -> None:
     if summary.drift:
         lines += [
             "",
-            "Drift against the training data (population stability index: below 0.1 stable, 0.1-0.25 moderate, above 0.25 major)",
+            "Drift against the training data (population stability index: below 0.1 stable, 0.1-0.25 moderate, above 0.25 major; no verdict under 1,000 rows)",
             "",
             "| feature | PSI | drift | rows |",
             "|---|---|---|---|",

@@ -56,7 +56,7 @@ def score_file(model_uri: str, input: str, output: str, max_rejected_fraction: f
     summary = score_files(pipeline, contract, found.files, output, ref.name, ref.version, scoring_time(), max_rejected_fraction)
     if summary.n_rejected:
         logger.warning("%d rows of %s break the data contract; set aside with reasons in %s", summary.n_rejected, input, summary.rejected_path)
-    drifted = [d for d in summary.drift if d.level != "stable"]
+    drifted = [d for d in summary.drift if d.level in ("moderate", "major")]
     if drifted:
         logger.warning("input drifted from the training data: %s", ", ".join(f"{d.column} (PSI {d.psi:.2f}, {d.level})" for d in drifted[:5]))
     logger.info("scored %d rows of %s with %s version %s into %s", summary.n_rows, input, ref.name, ref.version, output)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from components.contract import DataContract, learn_contract
-from components.drift import DriftCounter, category_bins, decile_edges, level, numeric_bins, psi
+from components.drift import MAJOR, MIN_ROWS, DriftCounter, category_bins, decile_edges, level, numeric_bins, psi
 from components.featurize import profile_table
 
 
@@ -31,10 +31,10 @@ def test_bins_follow_the_training_deciles_and_categories():
 
 
 def test_shifted_input_drifts_and_same_distribution_does_not(mixed_frame):
-    X = mixed_frame.drop(columns="label")
+    X = pd.concat([mixed_frame.drop(columns="label")] * 5, ignore_index=True)  # over MIN_ROWS values per column
     contract = learn_contract(X, profile_table(X))
     same, shifted = DriftCounter(contract.drift_profiles()), DriftCounter(contract.drift_profiles())
-    for part in (X.iloc[:40], X.iloc[40:90], X.iloc[90:]):  # batch by batch, as scoring streams
+    for part in (X.iloc[:400], X.iloc[400:900], X.iloc[900:]):  # batch by batch, as scoring streams
         same.add(part)
         shifted.add(part.assign(amount=part["amount"] * 5 + 100, colour="purple"))
     stable = {d.column: d for d in same.result()}
@@ -54,3 +54,11 @@ def test_contracts_without_a_profile_still_load_and_report_no_drift(mixed_frame)
         del column["edges"], column["expected"]
     old = DataContract.from_json(json.dumps(raw))
     assert old.drift_profiles() == [] and DriftCounter(old.drift_profiles()).result() == []
+
+
+def test_a_small_sample_gets_its_psi_but_no_verdict(mixed_frame):
+    X = mixed_frame.drop(columns="label")
+    counter = DriftCounter(learn_contract(X, profile_table(X)).drift_profiles())
+    counter.add(X.assign(amount=X["amount"] * 5 + 100).head(MIN_ROWS - 1))
+    amount = {d.column: d for d in counter.result()}["amount"]
+    assert amount.psi > MAJOR and amount.level == "too few rows"
