@@ -49,26 +49,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import_in_background(*modules: str) -> None:
-    """Imports modules a command needs later on a thread, while the main thread waits for Prefect's temporary API to start."""
-    import importlib
-    import threading
-
-    def load() -> None:
-        for module in modules:
-            try:
-                importlib.import_module(module)
-            except Exception:  # the command imports it again where it is needed, and reports a failure there
-                return
-
-    threading.Thread(target=load, name="jido-preload", daemon=True).start()
-
-
 def _cmd_score(args: argparse.Namespace) -> int:
     from flows.score import score
 
-    # The model's loader (MLflow's scikit-learn flavour, skops) takes ~5 s to import: overlap it with the flow's start.
-    _import_in_background("mlflow.sklearn", "skops.io")
     _install_user_error_filter()
     summary = score(args.model_uri, args.input, args.output, args.max_rejected_fraction)
     print(f"scored {summary.n_rows} of {summary.n_rows_in} rows with {summary.model_name} version {summary.model_version} -> {summary.output_path}")
