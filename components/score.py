@@ -132,12 +132,12 @@ def score_records(pipeline: Pipeline, contract: DataContract, rows: object) -> l
     if not problems:
         reasons = row_reasons(frame, contract)
         problems = [f"row {i}: {reason}" for i, reason in enumerate(reasons) if reason]
-    missing = [c for c in required_columns(pipeline) if c not in frame.columns]
+    needed = required_columns(pipeline)
+    missing = [c for c in needed if c not in frame.columns]
     if missing and not any(p.startswith("missing") for p in problems):  # a model kept without a contract
         problems.insert(0, f"missing column(s) the model was trained on: {', '.join(missing)}")
     if problems:
         raise InputProblems(problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else []))
-    needed = required_columns(pipeline)
     labels, proba = predict(pipeline, frame if list(frame.columns) == needed else frame[needed])  # selecting costs ~1 ms a request
     labels = labels.tolist()
     if proba is None:

@@ -86,16 +86,16 @@ def build_app(model: ServedModel):
             payload = orjson.loads(await request.body())
         except orjson.JSONDecodeError as error:
             return answer(400, {"problems": [f"the body is not valid JSON: {error}"]})
+        rows = None
         try:
             rows = _rows(payload)
-            if isinstance(rows, list) and len(rows) > MAX_REQUEST_ROWS:
-                return answer(413, {"problems": [f"{len(rows)} rows in one request, more than {MAX_REQUEST_ROWS:,}; send fewer, or use batch scoring (jido score)"]})
             if isinstance(rows, list) and len(rows) > INLINE_ROWS:  # off the event loop, so /health answers while it scores
                 predictions = await run_in_threadpool(score_records, model.pipeline, model.contract, rows)
             else:
                 predictions = score_records(model.pipeline, model.contract, rows)
-        except InputProblems as problems:
-            return answer(422, {"problems": problems.problems})
+        except InputProblems as problems:  # records_frame refuses too many rows before any work: that is 413, the rest 422
+            too_many = isinstance(rows, list) and len(rows) > MAX_REQUEST_ROWS
+            return answer(413 if too_many else 422, {"problems": problems.problems})
         return answer(200, {**served, "predictions": predictions})
 
     async def health() -> Response:
