@@ -213,10 +213,10 @@ class WorkerTable:
         return {w: keys for w, keys in processing.items() if w in self.workers}
 
 
-def _placement(table: WorkerTable, gpus: float, running_gpus: dict[str, float]) -> dict | None:
-    """Where a trial may start now, as ``client.submit`` options, or None when no slot of its kind is free.
+def _placement(table: WorkerTable, gpus: float, running_gpus: dict[str, float], placed: dict[str, str]) -> tuple[dict, str] | None:
+    """Where a trial may start now: ``client.submit`` options and the worker's address, or None when no slot of its kind is free.
 
-    A new trial goes to a worker with an idle thread, never queued behind a
+    A new trial goes to one worker with an idle thread, never queued behind a
     running trial (a trial that kills its worker would take a queued one down
     with it). CPU trials stay off workers that advertise GPUs, unless the
     cluster has no other kind; GPU trials hold ``resources={"GPU": gpus}`` on a
@@ -224,21 +224,28 @@ def _placement(table: WorkerTable, gpus: float, running_gpus: dict[str, float]) 
 
     Args:
         running_gpus: GPUs held by each running trial, by Dask key.
+        placed: the worker (address) each running trial was sent to, by Dask
+            key. A trial just submitted may not be on the scheduler's
+            ``processing`` list yet; counting it here keeps the next trial
+            off its worker. Entries for workers that are gone are ignored.
     """
     processing = table.processing()
     workers = table.workers
-    trials = {w: [k for k in keys if str(k).startswith("trial-")] for w, keys in processing.items()}
+    trials = {w: {k for k in keys if str(k).startswith("trial-")} for w, keys in processing.items()}
+    for key, worker in placed.items():
+        if worker in trials:
+            trials[worker].add(key)
     idle = [w for w in processing if len(trials[w]) < workers[w][0]]
     if not gpus:
         has_gpu = {w for w in processing if workers[w][1]}
         if not has_gpu or len(has_gpu) == len(processing):
-            return {"workers": idle, "allow_other_workers": True} if idle else None
+            return ({"workers": idle[:1], "allow_other_workers": True}, idle[0]) if idle else None
         # Bound by name, strictly: a CPU trial must not drift onto a GPU
         # worker, and a worker keeps its name when its nanny restarts it.
-        chosen = [workers[w][2] for w in idle if w not in has_gpu]
-        return {"workers": chosen, "allow_other_workers": False} if chosen else None
+        chosen = [w for w in idle if w not in has_gpu]
+        return ({"workers": [workers[chosen[0]][2]], "allow_other_workers": False}, chosen[0]) if chosen else None
     free = [w for w in idle if workers[w][1] - sum(running_gpus.get(k, 0) for k in trials[w]) >= gpus]
-    return {"workers": free, "allow_other_workers": True, "resources": {"GPU": gpus}} if free else None
+    return ({"workers": free[:1], "allow_other_workers": True, "resources": {"GPU": gpus}}, free[0]) if free else None
 
 
 def cluster_gpus(client) -> float:
@@ -406,6 +413,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         keep_models = len(data.plan.folds) == 1
         kept: tuple[TrialResult, Any] | None = None
         running_gpus: dict[str, float] = {}  # Dask key -> GPUs the trial holds
+        placed: dict[str, str] = {}  # Dask key -> the worker it was sent to
         table = WorkerTable(client)
         held = None  # a sampled trial waiting for a slot of its kind (a GPU trial while every GPU is busy)
         n_started = 0
@@ -455,10 +463,12 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
                     gpus = gpus_per_trial if get_family(config.model_name).uses_gpu else 0
                     held = (config, planner.reporter(iteration), gpus)
                 config, reporter, gpus = held
-                options = _placement(table, gpus, running_gpus)
-                if options is None:  # no slot of its kind is free (or a worker is being replaced): wait
+                placement = _placement(table, gpus, running_gpus, placed)
+                if placement is None:  # no slot of its kind is free (or a worker is being replaced): wait
                     break
+                options, placed_on = placement
                 key = f"trial-{config.iteration}-{parent_run_id}"
+                placed[key] = placed_on
                 runner = run_trial_keeping_model if keep_models and get_family(config.model_name).needs_text else run_trial
                 future = client.submit(runner, config, X, y, plan, metric, spec.seed, reporter, key=key, pure=False, **options)
                 running[future] = (config, now)
@@ -482,6 +492,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
             for future in done:
                 config, t0 = running.pop(future)
                 running_gpus.pop(future.key, None)
+                placed.pop(future.key, None)
                 result = future.result() if future.status == "finished" else _stopped(config, t0, _worker_error(future.exception()))
                 if isinstance(result, tuple):
                     result, model = result
@@ -502,6 +513,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
                 for future in expired:
                     config, t0 = running.pop(future)
                     running_gpus.pop(future.key, None)
+                    placed.pop(future.key, None)
                     finish(_stopped(config, t0, reason), config)
 
         for done_recording in recorded:

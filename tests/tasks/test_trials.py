@@ -56,21 +56,24 @@ def gpu_cluster():
 
 def test_cpu_trials_never_take_a_gpu_worker(gpu_cluster):
     client = gpu_cluster
-    options = _placement(WorkerTable(client), 0, {})
+    options, address = _placement(WorkerTable(client), 0, {}, {})
     futures = [client.submit(_where, key=f"trial-cpu-{i}", pure=False, **options) for i in range(6)]
     assert {f.result() for f in futures} == {("cpu-0", "")}  # and the CPU worker sees no GPU
+    # A trial just sent to the CPU worker holds its one thread before the scheduler lists it.
+    assert _placement(WorkerTable(client), 0, {}, {"trial-cpu-next": address}) is None
+    assert _placement(WorkerTable(client), 0, {}, {"trial-cpu-next": "tcp://gone:1"}) is not None
 
 
 def test_gpu_trials_hold_their_gpu_and_do_not_share_it(gpu_cluster):
     client = gpu_cluster
     assert cluster_gpus(client) == 1
-    options = _placement(WorkerTable(client), 1, {})
+    options, _ = _placement(WorkerTable(client), 1, {}, {})
     assert options["resources"] == {"GPU": 1}
     first = client.submit(_hold, 1.5, key="trial-gpu-0", pure=False, **options)
     while not any("trial-gpu-0" in keys for keys in client.processing().values()):
         time.sleep(0.05)
-    assert _placement(WorkerTable(client), 1, {"trial-gpu-0": 1}) is None  # its one GPU is held
-    assert _placement(WorkerTable(client), 0, {"trial-gpu-0": 1})["workers"]  # CPU trials still have their worker
+    assert _placement(WorkerTable(client), 1, {"trial-gpu-0": 1}, {}) is None  # its one GPU is held
+    assert _placement(WorkerTable(client), 0, {"trial-gpu-0": 1}, {})[0]["workers"]  # CPU trials still have their worker
     # Submitted anyway, a second GPU trial waits for the GPU instead of sharing it.
     second = client.submit(_hold, 0.2, key="trial-gpu-1", pure=False, resources={"GPU": 1})
     (name_a, _, end_a), (name_b, start_b, _) = first.result(), second.result()
