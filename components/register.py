@@ -21,16 +21,25 @@ _MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<ver
 # internals with no code execution on load. A pipeline holding any other
 # untrusted type is refused at log time rather than trusted blindly.
 REVIEWED_TRUSTED_TYPES = (
+    "components.ensemble.SelectColumns",
+    "components.ensemble.VotingEnsemble",
     "components.featurize.AutoFeaturizer",
     "components.featurize.ColumnProfile",
     "components.featurize.DatetimeParts",
     "components.featurize.NumericCoercer",
     "components.featurize.TextTfidf",
+    "components.models.boosting.EncodedLabels",
     # Deep text models keep their weights as NumPy arrays and their tokenizer
     # as JSON; loading rebuilds a known network (no remote code) from them.
     "components.models.dnn._bert.BertTextClassifier",
     "components.models.dnn._bilstm.BiLSTMTextClassifier",
     "components.models.dnn._inputs.TextTableFeaturizer",
+    # LightGBM and XGBoost boosters keep their trees as a model string / bytes,
+    # parsed by the library's own loader on load (no pickle, no code).
+    "collections.OrderedDict",
+    "lightgbm.basic.Booster",
+    "lightgbm.sklearn.LGBMClassifier",
+    "lightgbm.sklearn.LGBMRegressor",
     "numpy.dtype",
     "scipy.sparse._csr.csr_matrix",
     "sklearn.calibration._CalibratedClassifier",
@@ -40,6 +49,9 @@ REVIEWED_TRUSTED_TYPES = (
     "sklearn.neighbors._ball_tree.BallTree",
     "sklearn.neighbors._kd_tree.KDTree",
     "sklearn.tree._tree.Tree",
+    "xgboost.core.Booster",
+    "xgboost.sklearn.XGBClassifier",
+    "xgboost.sklearn.XGBRegressor",
 )
 
 
@@ -77,7 +89,18 @@ def _requirements(pipeline: Pipeline) -> list[str]:
     packages = ["scikit-learn", "skops", "pandas", "numpy", "scipy"]
     if _holds_deep_model(pipeline):
         packages += ["torch", "transformers", "tokenizers", "safetensors"]
+    packages += _booster_distributions(pipeline)
     return [f"{package}=={version(package)}" for package in packages]
+
+
+def _booster_distributions(pipeline: Pipeline) -> list[str]:
+    """The installed distributions (``xgboost`` or ``xgboost-cpu``, ``lightgbm``) whose boosters the pipeline holds."""
+    import skops.io
+    from importlib.metadata import packages_distributions
+
+    held = {name.split(".")[0] for name in skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))}
+    owners = packages_distributions()
+    return sorted({owners[module][0] for module in ("lightgbm", "xgboost") if module in held and module in owners})
 
 
 def _holds_deep_model(pipeline: Pipeline) -> bool:

@@ -148,6 +148,10 @@ class ExperimentSpec(_Strict):
         False, description="Adds deep text models for free-text columns: BERT (preferred on GPUs) and a BiLSTM with attention (the CPU default)."
     )
     text_dnn: TextDnn = TextDnn()
+    enable_voting_ensemble: bool = Field(
+        True, description="After the sweep, a weighted vote of the best trials (greedy selection); registered only when it beats the best single pipeline."
+    )
+    ensemble_iterations: int = Field(15, ge=1, le=100, description="Rounds of the greedy ensemble selection (each adds one trial, repeats allowed).")
     seed: int = Field(0, ge=0, description="Seed for splits, sampling and estimators.")
     limits: Limits = Limits()
     compute: Compute = Compute()

@@ -61,34 +61,72 @@ def build_pipeline(model_name: str, task: Task, params: dict[str, Any], seed: in
     return Pipeline([("featurize", family.featurizer(params)), ("model", family.build(task, params, seed))])
 
 
-def predict_for_metric(pipeline: Pipeline, X: pd.DataFrame, metric: Metric, classes: np.ndarray | None) -> np.ndarray:
-    """Labels, or probabilities aligned to ``classes`` (zeros for classes the model never saw)."""
-    if not metric.needs_proba:
-        return pipeline.predict(X)
+def validation_predictions(pipeline: Pipeline, X: pd.DataFrame, task: Task, classes: np.ndarray | None) -> np.ndarray:
+    """What a trial keeps of its validation rows: class probabilities aligned to ``classes``, else labels or values.
+
+    Probabilities are zero for classes the model never saw. A classifier
+    without ``predict_proba`` gives labels.
+    """
+    if task != "classification" or not hasattr(pipeline, "predict_proba"):
+        return np.asarray(pipeline.predict(X))
     proba = pipeline.predict_proba(X)
     seen = list(pipeline.classes_)
-    aligned = np.zeros((X.shape[0], len(classes)))
+    aligned = np.zeros((X.shape[0], len(classes)), dtype=np.float32)
     for j, label in enumerate(classes):
         if label in seen:
             aligned[:, j] = proba[:, seen.index(label)]
     return aligned
 
 
+def score_predictions(metric: Metric, y_true: np.ndarray, predictions: np.ndarray, classes: np.ndarray | None) -> float:
+    """The metric of kept predictions: probabilities for metrics that need them, else the most probable class.
+
+    The label is the argmax of the probabilities, as batch scoring predicts it.
+    """
+    if metric.task == "classification" and predictions.ndim == 2 and not metric.needs_proba:
+        predictions = classes[np.argmax(predictions, axis=1)]
+    elif metric.needs_proba and predictions.ndim != 2:
+        raise ValueError(f"{metric.name} needs class probabilities; this model gives labels only")
+    return metric.score(y_true, predictions, classes)
+
+
+def predict_for_metric(pipeline: Pipeline, X: pd.DataFrame, metric: Metric, classes: np.ndarray | None) -> np.ndarray:
+    """What ``metric.score`` takes: probabilities aligned to ``classes``, or labels (the argmax of the probabilities when there are any)."""
+    predictions = validation_predictions(pipeline, X, metric.task, classes)
+    if metric.task == "classification" and predictions.ndim == 2 and not metric.needs_proba:
+        return classes[np.argmax(predictions, axis=1)]
+    return predictions
+
+
+def class_labels(y: pd.Series, task: Task) -> np.ndarray | None:
+    """The sorted classes of a classification target (the columns of kept probabilities); None for regression."""
+    return np.sort(np.asarray(pd.unique(y))) if task == "classification" else None
+
+
 def evaluate_pipeline(
-    pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, plan: SplitPlan, metric: Metric, fitted: list[Pipeline] | None = None
+    pipeline: Pipeline,
+    X: pd.DataFrame,
+    y: pd.Series,
+    plan: SplitPlan,
+    metric: Metric,
+    fitted: list[Pipeline] | None = None,
+    kept: list[np.ndarray] | None = None,
 ) -> tuple[float, ...]:
     """Fits a fresh clone of ``pipeline`` on each fold's training rows and scores its validation rows.
 
-    Each fold's fitted pipeline is appended to ``fitted`` when one is given.
+    Each fold's fitted pipeline is appended to ``fitted``, and its validation
+    predictions (see ``validation_predictions``) to ``kept``, when given.
     """
-    classes = np.sort(np.asarray(pd.unique(y))) if metric.task == "classification" else None
+    classes = class_labels(y, metric.task)
     scores = []
     for train_rows, valid_rows in plan:
         fold = clone(pipeline).fit(X.iloc[train_rows], y.iloc[train_rows])
         if fitted is not None:
             fitted.append(fold)
-        predictions = predict_for_metric(fold, X.iloc[valid_rows], metric, classes)
-        scores.append(metric.score(y.iloc[valid_rows].to_numpy(), predictions, classes))
+        predictions = validation_predictions(fold, X.iloc[valid_rows], metric.task, classes)
+        if kept is not None:
+            kept.append(predictions)
+        scores.append(score_predictions(metric, y.iloc[valid_rows].to_numpy(), predictions, classes))
     return tuple(scores)
 
 
@@ -101,14 +139,16 @@ def evaluate_staged(
     metric: Metric,
     reporter: Reporter,
     fitted: list[Pipeline] | None = None,
+    kept: list[np.ndarray] | None = None,
 ) -> tuple[tuple[float, ...], tuple[float, ...], bool]:
     """Grows the estimator stage by stage on every fold, reporting the mean metric after each stage.
 
     The featurizer is fitted once per fold; the estimator is warm-started.
     Returns the curve, the last stage's fold metrics and whether the reporter stopped the trial.
-    Each fold's fitted pipeline is appended to ``fitted`` when one is given and every stage ran.
+    When every stage ran, each fold's fitted pipeline is appended to
+    ``fitted`` and its last validation predictions to ``kept``, when given.
     """
-    classes = np.sort(np.asarray(pd.unique(y))) if metric.task == "classification" else None
+    classes = class_labels(y, metric.task)
     folds, featurizers = [], []
     for train_rows, valid_rows in plan:
         featurizer = clone(pipeline.named_steps["featurize"]).fit(X.iloc[train_rows], y.iloc[train_rows])
@@ -119,15 +159,18 @@ def evaluate_staged(
     curve: list[float] = []
     scores: list[float] = []
     for step, stage in enumerate(stages, start=1):
-        scores = []
+        scores, predictions = [], []
         for X_train, y_train, X_valid, y_valid, model in folds:
             model.set_params(**stage).fit(X_train, y_train)
-            scores.append(metric.score(y_valid.to_numpy(), predict_for_metric(model, X_valid, metric, classes), classes))
+            predictions.append(validation_predictions(model, X_valid, metric.task, classes))
+            scores.append(score_predictions(metric, y_valid.to_numpy(), predictions[-1], classes))
         curve.append(float(np.mean(scores)))
         if step < len(stages) and reporter(curve[-1], step):
             return tuple(curve), tuple(scores), True
     if fitted is not None:
         fitted.extend(Pipeline([("featurize", featurizer), ("model", model)]) for featurizer, (*_, model) in zip(featurizers, folds))
+    if kept is not None:
+        kept.extend(predictions)
     return tuple(curve), tuple(scores), False
 
 
@@ -139,35 +182,69 @@ def run_trial(
     With a ``reporter``, a family that grows in stages reports its metric after
     each stage and stops when the reporter says so (status ``early_terminated``).
     """
-    return run_trial_keeping_model(config, X, y, plan, metric, seed, reporter)[0]
+    return run_trial_full(config, X, y, plan, metric, seed, reporter).result
 
 
 def run_trial_keeping_model(
     config: TrialConfig, X: pd.DataFrame, y: pd.Series, plan: SplitPlan, metric: Metric, seed: int, reporter: Reporter | None = None
 ) -> tuple[TrialResult, Pipeline | None]:
-    """Runs one trial like ``run_trial`` and returns, with its result, the pipeline it trained.
+    """Runs one trial like ``run_trial`` and returns, with its result, the pipeline it trained (see ``TrialOutput.model``)."""
+    output = run_trial_full(config, X, y, plan, metric, seed, reporter, keep_model=True)
+    return output.result, output.model
 
-    The pipeline is returned when the plan is a holdout (one fold) and the trial
-    completed; else None. For models whose training takes minutes (deep text
-    models), registering it spares a refit that would repeat the whole training.
+
+@dataclass(frozen=True)
+class TrialOutput:
+    """A trial's result and what it can hand back besides.
+
+    Attributes:
+        model: The pipeline the trial trained, when asked for, the plan is a
+            holdout (one fold) and the trial completed; else None. For models
+            whose training takes minutes (deep text models), registering it
+            spares a refit that would repeat the whole training.
+        predictions: The completed trial's predictions of every validation row,
+            in the plan's order (fold after fold): float32 class probabilities,
+            or labels or values. The material of ensemble selection.
     """
+
+    result: TrialResult
+    model: Pipeline | None = None
+    predictions: np.ndarray | None = None
+
+
+def run_trial_full(
+    config: TrialConfig,
+    X: pd.DataFrame,
+    y: pd.Series,
+    plan: SplitPlan,
+    metric: Metric,
+    seed: int,
+    reporter: Reporter | None = None,
+    keep_model: bool = False,
+    keep_predictions: bool = False,
+) -> TrialOutput:
+    """Runs one trial like ``run_trial``, handing back its model and validation predictions when asked."""
     started = time.perf_counter()
     fitted: list[Pipeline] = []
+    kept: list[np.ndarray] = []
     try:
         family = get_family(config.model_name)
         stages = family.stages(metric.task, config.params) if reporter is not None else None
         curve, stopped = (), False
         if stages:
             pipeline = build_pipeline(config.model_name, metric.task, {**config.params, **stages[0]}, seed)
-            curve, fold_metrics, stopped = evaluate_staged(pipeline, stages, X, y, plan, metric, reporter, fitted)
+            curve, fold_metrics, stopped = evaluate_staged(pipeline, stages, X, y, plan, metric, reporter, fitted, kept)
         else:
-            fold_metrics = evaluate_pipeline(build_pipeline(config.model_name, metric.task, config.params, seed), X, y, plan, metric, fitted)
+            fold_metrics = evaluate_pipeline(build_pipeline(config.model_name, metric.task, config.params, seed), X, y, plan, metric, fitted, kept)
         value = float(np.mean(fold_metrics))
         if not np.isfinite(value):
             raise ValueError(f"the metric is not finite ({value})")
         status: TrialStatus = "early_terminated" if stopped else "completed"
         result = TrialResult(config.iteration, config.model_name, config.params, status, value, time.perf_counter() - started, None, fold_metrics, curve)
-        return result, fitted[0] if len(fitted) == 1 and status == "completed" else None
+        done = status == "completed"
+        model = fitted[0] if keep_model and done and len(fitted) == 1 else None
+        predictions = np.concatenate(kept) if keep_predictions and done and kept else None
+        return TrialOutput(result, model, predictions)
     # A failed trial is recorded with its reason and the experiment goes on.
     # SystemExit too: a library calling sys.exit would otherwise close the Dask
     # worker in a way its nanny does not always restart, costing the sweep a worker.
@@ -175,4 +252,4 @@ def run_trial_keeping_model(
         reason = f"{type(error).__name__}: {error}"
         detail = traceback.format_exc(limit=3)
         failed = TrialResult(config.iteration, config.model_name, config.params, "failed", None, time.perf_counter() - started, f"{reason}\n{detail}")
-        return failed, None
+        return TrialOutput(failed)

@@ -9,6 +9,7 @@ from prefect import flow
 from components.spec import ExperimentSpec
 from tasks.data import load_training_data, read_spec
 from tasks.deploy import create_scoring_deployment
+from tasks.ensemble import select_ensemble
 from tasks.register import register_champion
 from tasks.report import publish_leaderboard
 from tasks.tracking import finish_experiment_run, start_experiment_run
@@ -50,7 +51,7 @@ def train(spec: ExperimentSpec | str) -> TrainResult:
     spec = read_spec(spec)
     data = load_training_data(spec)
     parent_run_id = start_experiment_run(spec, data)
-    sweep = run_trials(spec, data, parent_run_id)
+    sweep = select_ensemble(spec, data, run_trials(spec, data, parent_run_id))
     board = sweep.board
     outcome = register_champion(spec, data, sweep, parent_run_id)
     deployment = create_scoring_deployment(spec)

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from prefect import task
+from threadpoolctl import threadpool_limits
 from prefect.cache_policies import NO_CACHE
 
+from components.ensemble import ENSEMBLE_NAME
 from components.metrics import get_metric
 from components.models import get_family
 from components.contract import learn_contract
@@ -62,13 +64,19 @@ def register_champion(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOu
     board = sweep.board
     metric = get_metric(board.metric_name)
     best = board.best()
-    if get_family(best.model_name).needs_text:
+    is_ensemble = best.model_name == ENSEMBLE_NAME
+    if not is_ensemble and get_family(best.model_name).needs_text:
         _use_every_core()
-    if sweep.trained_best is not None:
+    if is_ensemble:
+        with threadpool_limits(os.cpu_count() or 1):  # the refit runs alone now: every core, whatever Dask's nanny set
+            pipeline, trained_on = sweep.ensemble.fit(data.X, data.y), "all rows"
+        logger.info("registering the voting ensemble of trials %s, each refitted on all rows", ", ".join(best.params["weights"]))
+    elif sweep.trained_best is not None:
         pipeline, trained_on = sweep.trained_best, f"{len(data.plan.folds[0][0])} of {len(data.X)} rows (the holdout's training rows)"
         logger.info("registering %s as its trial trained it, on %s (a refit would repeat its whole training)", best.model_name, trained_on)
     else:
-        pipeline, trained_on = build_pipeline(best.model_name, spec.task, best.params, spec.seed).fit(data.X, data.y), "all rows"
+        with threadpool_limits(os.cpu_count() or 1):
+            pipeline, trained_on = build_pipeline(best.model_name, spec.task, best.params, spec.seed).fit(data.X, data.y), "all rows"
 
     incumbent = champion(spec.name, uri)
     incumbent_metric: float | None = None

@@ -18,13 +18,14 @@ import subprocess
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from prefect import task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
+from components.ensemble import EnsembleCandidates
 from components.errors import JidoError
 from components.leaderboard import PROGRESS_HEADER, Leaderboard
 from components.metrics import get_metric
@@ -34,7 +35,7 @@ from components.search.sampler import TrialPlanner
 from components.search.store import SweepStore, sweep_fingerprint
 from components.spec import ExperimentSpec
 from components.tracking import ExperimentTracker, open_recorder, record_trial
-from components.trial import TrialConfig, TrialResult, run_trial, run_trial_keeping_model
+from components.trial import TrialConfig, TrialResult, run_trial_full
 from tasks.data import ExperimentData
 from tasks.report import publish_table
 from tasks.settings import artifact_key, experiment_started, sweep_storage, task_logger, tracking_uri
@@ -342,10 +343,17 @@ class SweepOutcome:
         board: Every trial, ranked.
         trained_best: The best trial's fitted pipeline when it is a deep model
             validated on a holdout (a refit would repeat its whole training); else None.
+        predictions: The validation predictions of the best completed tabular
+            trials (see ``components.trial.TrialOutput``), by iteration: the
+            candidates of ensemble selection.
+        ensemble: The unfitted voting ensemble, when ensemble selection chose
+            one (its row on the board is then the best).
     """
 
     board: Leaderboard
     trained_best: Any = None
+    predictions: dict[int, Any] = field(default_factory=dict)
+    ensemble: Any = None
 
 
 @task(name="run-trials", cache_policy=NO_CACHE)
@@ -412,6 +420,8 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         # pipeline; the best one so far is kept, to be registered as trained.
         keep_models = len(data.plan.folds) == 1
         kept: tuple[TrialResult, Any] | None = None
+        keep_predictions = spec.enable_voting_ensemble
+        candidates = EnsembleCandidates(metric)
         running_gpus: dict[str, float] = {}  # Dask key -> GPUs the trial holds
         placed: dict[str, str] = {}  # Dask key -> the worker it was sent to
         table = WorkerTable(client)
@@ -469,8 +479,11 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
                 options, placed_on = placement
                 key = f"trial-{config.iteration}-{parent_run_id}"
                 placed[key] = placed_on
-                runner = run_trial_keeping_model if keep_models and get_family(config.model_name).needs_text else run_trial
-                future = client.submit(runner, config, X, y, plan, metric, spec.seed, reporter, key=key, pure=False, **options)
+                deep = get_family(config.model_name).needs_text
+                future = client.submit(
+                    run_trial_full, config, X, y, plan, metric, spec.seed, reporter, keep_models and deep, keep_predictions and not deep,
+                    key=key, pure=False, **options,
+                )
                 running[future] = (config, now)
                 running_gpus[key] = gpus
                 held = None
@@ -493,11 +506,15 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
                 config, t0 = running.pop(future)
                 running_gpus.pop(future.key, None)
                 placed.pop(future.key, None)
-                result = future.result() if future.status == "finished" else _stopped(config, t0, _worker_error(future.exception()))
-                if isinstance(result, tuple):
-                    result, model = result
-                    if model is not None and (kept is None or metric.is_better(result.metric, kept[0].metric)):
-                        kept = (result, model)
+                if future.status == "finished":
+                    output = future.result()
+                    result = output.result
+                    if output.model is not None and (kept is None or metric.is_better(result.metric, kept[0].metric)):
+                        kept = (result, output.model)
+                    if output.predictions is not None:
+                        candidates.add(result, output.predictions)
+                else:
+                    result = _stopped(config, t0, _worker_error(future.exception()))
                 finish(result, config)
             now = time.monotonic()
             if now >= deadline:
@@ -532,4 +549,4 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
     tracker.log_metrics({"sweep_end_s": time.time() - experiment_started()})
     logger.info("%d trials finished in %.1f s; best: %s", len(board.results), time.monotonic() - started, board.best().model_name)
     trained_best = kept[1] if kept is not None and kept[0].iteration == board.best().iteration else None
-    return SweepOutcome(board, trained_best)
+    return SweepOutcome(board, trained_best, candidates.predictions)

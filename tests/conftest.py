@@ -91,6 +91,8 @@ def cancer_spec(folder, address: str | None, **overrides):
         "validation_size": 0.25,
         "limits": {"iterations": 4, "max_concurrent_iterations": 2},
         "compute": {"address": address},
+        # Off here so tests can count trials; ensembles have tests of their own.
+        "enable_voting_ensemble": False,
     }
     data.update(overrides)
     return build_spec(data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from components.metrics import Task
 from components.models._base import ModelFamily
+from components.models.boosting import LightGBMFamily, XGBoostFamily
 from components.models.dnn import BertFamily, BiLSTMFamily
 from components.models.linear import ElasticNetFamily, LinearSVMFamily, LogisticRegressionFamily, SGDFamily
 from components.models.neighbors import KNNFamily
@@ -12,11 +13,13 @@ from components.models.trees import ExtremeRandomTreesFamily, HistGradientBoosti
 REGISTRY: dict[str, ModelFamily] = {
     family.name: family
     for family in (
+        LightGBMFamily(),
         LogisticRegressionFamily(),
         ElasticNetFamily(),
         RandomForestFamily(),
         ExtremeRandomTreesFamily(),
         HistGradientBoostingFamily(),
+        XGBoostFamily(),
         KNNFamily(),
         LinearSVMFamily(),
         SGDFamily(),

@@ -1,0 +1,196 @@
+"""Ensembles of trials: greedy selection over their validation predictions, and the fitted ensemble.
+
+Selection follows Caruana et al., "Ensemble Selection from Libraries of
+Models" (ICML 2004): start from nothing, and in each round add (with
+replacement) the trial whose predictions most improve the averaged
+ensemble's metric on the validation rows; the best round's multiset gives
+integer weights. No library offers this over precomputed predictions
+(scikit-learn's voting estimators refit their members and take fixed
+weights), so it is written here; it is a few lines of NumPy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from components.metrics import Metric
+from components.trial import score_predictions
+
+ENSEMBLE_NAME = "VotingEnsemble"
+
+
+@dataclass(frozen=True)
+class EnsembleChoice:
+    """The selected ensemble.
+
+    Attributes:
+        weights: Each member's weight (they sum to 1), by trial iteration, heaviest first.
+        fold_metrics: The weighted ensemble's metric on each fold's validation rows.
+        metric: Their mean, comparable with a trial's metric.
+        rounds: How many picks the selection made (a trial picked twice counts twice).
+    """
+
+    weights: dict[int, float]
+    fold_metrics: tuple[float, ...]
+    metric: float
+    rounds: int
+
+
+class EnsembleCandidates:
+    """The validation predictions of the best completed trials, kept within a memory cap.
+
+    Args:
+        max_candidates: Trials kept at most (the selection rarely uses more than a handful).
+        max_bytes: Memory the kept predictions may take in all; on a large
+            validation set fewer trials are kept (two at least).
+    """
+
+    def __init__(self, metric: Metric, max_candidates: int = 30, max_bytes: int = 512 * 2**20):
+        self.metric = metric
+        self.max_candidates = max_candidates
+        self.max_bytes = max_bytes
+        self.predictions: dict[int, np.ndarray] = {}
+        self._metrics: dict[int, float] = {}
+
+    def add(self, result, predictions: np.ndarray) -> None:
+        """Keeps a completed trial's predictions if it ranks among the best; a classifier's labels are not kept (nothing to average)."""
+        if self.metric.task == "classification" and predictions.ndim != 2:
+            return
+        self.predictions[result.iteration] = predictions
+        self._metrics[result.iteration] = result.metric
+        limit = min(self.max_candidates, max(2, self.max_bytes // max(1, predictions.nbytes)))
+        while len(self.predictions) > limit:
+            sign = 1.0 if self.metric.greater_is_better else -1.0
+            worst = min(self._metrics, key=lambda k: (sign * self._metrics[k], -k))
+            del self.predictions[worst], self._metrics[worst]
+
+
+def fold_segments(fold_sizes: list[int]) -> list[slice]:
+    """Where each fold's validation rows lie in predictions kept fold after fold."""
+    ends = np.cumsum(fold_sizes)
+    return [slice(int(end - size), int(end)) for size, end in zip(fold_sizes, ends)]
+
+
+def _mean_metric(metric: Metric, y_true: np.ndarray, predictions: np.ndarray, segments: list[slice], classes) -> tuple[float, tuple[float, ...]]:
+    scores = tuple(score_predictions(metric, y_true[part], predictions[part], classes) for part in segments)
+    return float(np.mean(scores)), scores
+
+
+def greedy_selection(
+    candidates: dict[int, np.ndarray],
+    y_true: np.ndarray,
+    segments: list[slice],
+    metric: Metric,
+    classes: np.ndarray | None,
+    rounds: int = 25,
+) -> EnsembleChoice:
+    """Caruana's forward selection with replacement over kept validation predictions.
+
+    Args:
+        candidates: Each trial's validation predictions (probabilities for a
+            classifier; values for a regressor), by iteration, in one row order.
+        y_true: The true targets of those rows, in the same order.
+        segments: Each fold's rows (the metric is the mean over folds, as for trials).
+        rounds: Picks to make; the best prefix wins, so extra rounds cost time only.
+    """
+    if not candidates:
+        raise ValueError("no candidate predictions to select an ensemble from")
+    keys = sorted(candidates)
+    total = np.zeros_like(candidates[keys[0]], dtype=np.float64)
+    picks: list[int] = []
+    best: tuple[float, tuple[float, ...], int] | None = None
+    sign = 1.0 if metric.greater_is_better else -1.0
+    for _ in range(rounds):
+        round_best: tuple[float, tuple[float, ...], int] | None = None
+        for key in keys:
+            value, scores = _mean_metric(metric, y_true, (total + candidates[key]) / (len(picks) + 1), segments, classes)
+            if np.isfinite(value) and (round_best is None or sign * value > sign * round_best[0]):
+                round_best = (value, scores, key)
+        if round_best is None:
+            break
+        total += candidates[round_best[2]]
+        picks.append(round_best[2])
+        if best is None or sign * round_best[0] > sign * best[0]:
+            best = (round_best[0], round_best[1], len(picks))
+    if best is None:
+        raise ValueError("no candidate gives a finite metric")
+    value, scores, n_picks = best
+    counts = pd.Series(picks[:n_picks]).value_counts()
+    weights = {int(key): float(count) / n_picks for key, count in counts.items()}
+    return EnsembleChoice(dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))), scores, value, n_picks)
+
+
+class SelectColumns(TransformerMixin, BaseEstimator):
+    """The ensemble's first step: passes the input columns its members read, unchanged.
+
+    It gives batch scoring and ``jido serve`` the columns to require, as
+    jido's featurizer does for a single pipeline.
+    """
+
+    def __init__(self, columns: list[str]):
+        self.columns = columns
+
+    def fit(self, X: pd.DataFrame, y=None):
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        return X
+
+    def used_columns(self) -> list[str]:
+        return list(self.columns)
+
+
+def _is_classifier(ensemble: "VotingEnsemble") -> bool:
+    return ensemble.task == "classification"
+
+
+class VotingEnsemble(BaseEstimator):
+    """A weighted average of whole pipelines' probabilities (classification) or predictions (regression).
+
+    ``fit`` fits a fresh clone of every member, so cloning and refitting the
+    ensemble (on all rows, or on each fold to compare it with a new
+    experiment's models) works like any scikit-learn estimator.
+    """
+
+    def __init__(self, members: list[Pipeline], weights: list[float], task: str):
+        self.members = members
+        self.weights = weights
+        self.task = task
+
+    def fit(self, X: pd.DataFrame, y: pd.Series):
+        if len(self.members) != len(self.weights) or not self.members:
+            raise ValueError("an ensemble needs one weight per member, and at least one member")
+        self.members_ = [clone(member).fit(X, y) for member in self.members]
+        self.weights_ = np.asarray(self.weights, dtype=float) / float(np.sum(self.weights))
+        if self.task == "classification":
+            self.classes_ = np.sort(np.asarray(pd.unique(y)))
+        return self
+
+    @available_if(_is_classifier)
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "members_")
+        total = np.zeros((len(X), len(self.classes_)))
+        for member, weight in zip(self.members_, self.weights_):
+            proba = member.predict_proba(X)
+            columns = np.searchsorted(self.classes_, member.classes_)
+            total[:, columns] += weight * proba
+        return total
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "members_")
+        if self.task == "classification":
+            return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return np.sum([weight * np.asarray(member.predict(X), dtype=float) for member, weight in zip(self.members_, self.weights_)], axis=0)
+
+
+def ensemble_pipeline(members: list[Pipeline], weights: list[float], task: str, columns: list[str]) -> Pipeline:
+    """The unfitted ensemble as jido registers and scores it: select the members' columns, then vote."""
+    return Pipeline([("featurize", SelectColumns(columns)), ("model", VotingEnsemble(members, weights, task))])

@@ -1,0 +1,59 @@
+"""Ensemble selection after the sweep: a weighted vote of the best trials, kept only when it beats the best one."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from components.ensemble import ENSEMBLE_NAME, ensemble_pipeline, fold_segments, greedy_selection
+from components.metrics import get_metric
+from components.spec import ExperimentSpec
+from components.trial import TrialResult, build_pipeline, class_labels
+from tasks.data import ExperimentData
+from tasks.settings import task_logger
+from tasks.trials import SweepOutcome
+
+
+@task(name="select-ensemble", cache_policy=NO_CACHE)
+def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome) -> SweepOutcome:
+    """Chooses a weighted vote of trials on their validation predictions (Caruana's greedy selection).
+
+    The ensemble joins the leaderboard as one more row, with its weights as
+    parameters, only when it has two members or more and its metric beats the
+    best trial's on the same validation rows (mean over folds, like a trial's).
+    Its members are refitted on all rows when it is registered.
+    """
+    logger = task_logger()
+    board = sweep.board
+    if not spec.enable_voting_ensemble:
+        return sweep
+    if len(sweep.predictions) < 2:
+        logger.info("no voting ensemble: fewer than two completed trials with predictions to average")
+        return sweep
+    metric = get_metric(board.metric_name)
+    started = time.perf_counter()
+    valid_rows = np.concatenate([rows for _, rows in data.plan])
+    choice = greedy_selection(
+        sweep.predictions, data.y.iloc[valid_rows].to_numpy(), fold_segments([len(rows) for _, rows in data.plan]),
+        metric, class_labels(data.y, spec.task), spec.ensemble_iterations,
+    )
+    best = board.best()
+    weights = ", ".join(f"#{i} {w:.2f}" for i, w in choice.weights.items())
+    if len(choice.weights) < 2 or not metric.is_better(choice.metric, best.metric):
+        logger.info("no voting ensemble: the best selection (%s: %s=%.4f) does not beat trial %d (%.4f)", weights, metric.name, choice.metric, best.iteration, best.metric)
+        return sweep
+    by_iteration = {r.iteration: r for r in board.results}
+    members = [build_pipeline(by_iteration[i].model_name, spec.task, by_iteration[i].params, spec.seed) for i in choice.weights]
+    columns = [p.name for p in data.profiles if p.kind != "dropped"]
+    pipeline = ensemble_pipeline(members, list(choice.weights.values()), spec.task, columns)
+    params = {"weights": {str(i): w for i, w in choice.weights.items()}, "members": {str(i): by_iteration[i].model_name for i in choice.weights}}
+    result = TrialResult(
+        max(by_iteration) + 1, ENSEMBLE_NAME, params, "completed", choice.metric, time.perf_counter() - started, None, choice.fold_metrics
+    )
+    board.add(result)
+    logger.info("voting ensemble of %s: %s=%.4f beats trial %d (%.4f)", weights, metric.name, choice.metric, best.iteration, best.metric)
+    return replace(sweep, ensemble=pipeline)

@@ -1,0 +1,95 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from components.ensemble import EnsembleCandidates, ensemble_pipeline, fold_segments, greedy_selection
+from components.metrics import get_metric
+from components.register import trusted_types_for
+from components.score import required_columns
+from components.trial import TrialResult, build_pipeline
+
+
+def test_fold_segments_cover_the_kept_rows_fold_after_fold():
+    assert fold_segments([3, 2, 4]) == [slice(0, 3), slice(3, 5), slice(5, 9)]
+
+
+def test_greedy_selection_pairs_errors_that_cancel():
+    # Hand-computed: A and B are each off by 0.5 (in opposite directions), C by 1.0.
+    # Round 1 takes A (first of the tie with B); round 2 takes B, whose average
+    # with A is exact; round 3 can only move away from it, so two picks win.
+    y = np.array([0.0, 1.0, 2.0, 3.0])
+    candidates = {0: y + 0.5, 1: y - 0.5, 2: y + 1.0}
+    choice = greedy_selection(candidates, y, fold_segments([2, 2]), get_metric("normalized_mean_absolute_error"), None, rounds=5)
+    assert choice.weights == {0: 0.5, 1: 0.5}
+    assert choice.metric == pytest.approx(0.0) and choice.fold_metrics == pytest.approx((0.0, 0.0)) and choice.rounds == 2
+
+
+def test_greedy_selection_votes_classifiers_by_their_probabilities():
+    # Probability of "b" per row; y = a a b b. A misses row 1, B row 0, C every row.
+    classes = np.array(["a", "b"])
+    y = np.array(["a", "a", "b", "b"])
+
+    def proba(p_b):
+        p_b = np.asarray(p_b)
+        return np.column_stack([1 - p_b, p_b])
+
+    candidates = {7: proba([0.6, 0.1, 0.9, 0.9]), 8: proba([0.1, 0.6, 0.9, 0.9]), 9: proba([0.9, 0.9, 0.1, 0.1])}
+    choice = greedy_selection(candidates, y, fold_segments([4]), get_metric("accuracy"), classes, rounds=10)
+    assert choice.weights == {7: 0.5, 8: 0.5} and choice.metric == 1.0  # alone each scores 0.75
+
+
+def test_greedy_selection_keeps_one_model_when_averaging_does_not_help():
+    y = np.array([0.0, 1.0, 2.0, 3.0])
+    choice = greedy_selection({3: y.copy(), 4: y + 1.0}, y, fold_segments([4]), get_metric("normalized_root_mean_squared_error"), None)
+    assert choice.weights == {3: 1.0} and choice.rounds == 1
+
+
+def test_candidates_keep_the_best_trials_within_the_cap():
+    metric = get_metric("r2_score")
+    kept = EnsembleCandidates(metric, max_candidates=2)
+    for iteration, value in enumerate([0.5, 0.9, 0.7, 0.8]):
+        kept.add(TrialResult(iteration, "ElasticNet", {}, "completed", value, 1.0), np.zeros(5, dtype=np.float32))
+    assert sorted(kept.predictions) == [1, 3]
+    small = EnsembleCandidates(metric, max_candidates=30, max_bytes=50)
+    for iteration in range(4):
+        small.add(TrialResult(iteration, "ElasticNet", {}, "completed", float(iteration), 1.0), np.zeros(5, dtype=np.float32))
+    assert sorted(small.predictions) == [2, 3]  # 20 bytes each: two fit in 50
+
+
+def test_classifier_labels_are_not_candidates():
+    kept = EnsembleCandidates(get_metric("accuracy"))
+    kept.add(TrialResult(0, "X", {}, "completed", 1.0, 1.0), np.array(["a", "b"]))
+    assert kept.predictions == {}
+
+
+def test_the_ensemble_averages_its_refitted_members_and_serialises(cancer_frame):
+    import skops.io
+
+    X, y = cancer_frame.drop(columns="diagnosis"), cancer_frame["diagnosis"]
+    members = [
+        build_pipeline("LogisticRegression", "classification", {"C": 1.0, "class_weight": None}, 0),
+        build_pipeline("RandomForest", "classification", {"n_estimators": 30, "max_features": "sqrt", "min_samples_leaf": 1}, 0),
+    ]
+    pipeline = ensemble_pipeline(members, [0.75, 0.25], "classification", list(X.columns)).fit(X, y)
+    expected = 0.75 * clone(members[0]).fit(X, y).predict_proba(X) + 0.25 * clone(members[1]).fit(X, y).predict_proba(X)
+    assert np.allclose(pipeline.predict_proba(X), expected)
+    assert list(pipeline.classes_) == ["benign", "malignant"]
+    assert (pipeline.predict(X) == pipeline.classes_[np.argmax(expected, axis=1)]).all()
+    assert required_columns(pipeline) == list(X.columns)
+    loaded = skops.io.loads(skops.io.dumps(pipeline), trusted=trusted_types_for(pipeline))
+    assert np.allclose(loaded.predict_proba(X), expected)
+
+
+def test_a_regression_ensemble_is_the_weighted_sum_of_its_members():
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame
+    X, y = frame.drop(columns="target"), frame["target"]
+    members = [build_pipeline("ElasticNet", "regression", {"alpha": 0.01, "l1_ratio": 0.5}, 0), build_pipeline("KNN", "regression", {"n_neighbors": 7, "weights": "distance"}, 0)]
+    pipeline = ensemble_pipeline(members, [2.0, 1.0], "regression", list(X.columns)).fit(X, y)
+    expected = (2 * clone(members[0]).fit(X, y).predict(X) + clone(members[1]).fit(X, y).predict(X)) / 3
+    assert np.allclose(pipeline.predict(X), expected)
+    assert not hasattr(pipeline, "predict_proba")
+    with pytest.raises(ValueError, match="one weight per member"):
+        ensemble_pipeline(members, [1.0], "regression", list(X.columns)).fit(X, pd.Series(y))
