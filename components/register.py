@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 from sklearn.pipeline import Pipeline
@@ -184,6 +186,40 @@ def log_contract(contract: DataContract, ref: ModelRef, tracking_uri: str) -> st
     client.log_text(ref.run_id, json.dumps(suite.to_json_dict(), indent=1, default=str), f"{folder}/expectation_suite.json")
     client.set_model_version_tag(ref.name, ref.version, _CONTRACT_TAG, f"{folder}/contract.json")
     return f"{folder}/contract.json"
+
+
+_EXPLANATION_TAG = "jido.explanation"
+
+
+def log_explanation(explanation_json: str, chart_png: bytes, ref: ModelRef, tracking_uri: str) -> str:
+    """Keeps a version's feature importance with it (JSON and a PNG chart under its run); returns the JSON's artifact path."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    folder = f"explanation/{ref.name}-v{ref.version}"
+    client.log_text(ref.run_id, explanation_json, f"{folder}/importance.json")
+    with tempfile.TemporaryDirectory() as scratch:
+        chart = Path(scratch) / "importance.png"
+        chart.write_bytes(chart_png)
+        client.log_artifact(ref.run_id, str(chart), folder)
+    client.set_model_version_tag(ref.name, ref.version, _EXPLANATION_TAG, f"{folder}/importance.json")
+    return f"{folder}/importance.json"
+
+
+def load_explanation(ref: ModelRef, tracking_uri: str) -> str:
+    """The feature-importance JSON kept with a registered version.
+
+    Raises:
+        JidoError: the version was registered without one.
+    """
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    path = (MlflowClient(tracking_uri).get_model_version(ref.name, ref.version).tags or {}).get(_EXPLANATION_TAG)
+    if not path:
+        raise JidoError(f"{ref.uri} has no explanation (it was registered before jido explained its models); train again to get one")
+    mlflow.set_tracking_uri(tracking_uri)
+    return mlflow.artifacts.load_text(f"runs:/{ref.run_id}/{path}")
 
 
 def load_contract(ref: ModelRef, tracking_uri: str) -> DataContract:

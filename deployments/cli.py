@@ -99,6 +99,33 @@ def _cmd_contract(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from components.explain import Explanation
+    from components.register import load_explanation, resolve_model
+    from tasks.settings import tracking_uri
+
+    ref = resolve_model(args.model_uri, tracking_uri())
+    explanation = Explanation.from_json(load_explanation(ref, tracking_uri()))
+    rows = explanation.rows(args.top)
+    console = Console(width=160)
+    if not rows:
+        console.print(f"{ref.name} version {ref.version} reads no columns to explain")
+        return 0
+    table = Table(*rows[0].keys(), title=f"feature importance of {ref.name} version {ref.version}")
+    for row in rows:
+        table.add_row(*row.values())
+    console.print(table)
+    per_class = " and, per class, how much that class's probability drops on its own rows" if explanation.per_class else ""
+    console.print(
+        f"{explanation.method} on {explanation.n_rows} {explanation.rows_from}, {explanation.n_repeats} shuffles per column: "
+        f"how much {explanation.metric_name} drops when the column is shuffled{per_class}."
+    )
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from deployments.serve import serve
     from tasks.settings import tracking_uri
@@ -157,6 +184,11 @@ def _parser() -> argparse.ArgumentParser:
     contract = commands.add_parser("contract", help="print the data contract a registered model version was trained with")
     contract.add_argument("model_uri", help="models:/NAME@champion or models:/NAME/VERSION")
     contract.set_defaults(run=_cmd_contract)
+
+    explain = commands.add_parser("explain", help="print the feature importance of a registered model version, overall and per class")
+    explain.add_argument("model_uri", help="models:/NAME@champion or models:/NAME/VERSION")
+    explain.add_argument("--top", type=int, default=20, help="columns to show, most important first (default 20)")
+    explain.set_defaults(run=_cmd_explain)
 
     serve = commands.add_parser("serve", help="serve a registered model over HTTP: JSON rows in, predictions out, checked against its contract")
     serve.add_argument("model_uri", help="models:/NAME@champion or models:/NAME/VERSION")

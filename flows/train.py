@@ -10,6 +10,7 @@ from components.spec import ExperimentSpec
 from tasks.data import load_training_data, read_spec
 from tasks.deploy import create_scoring_deployment
 from tasks.ensemble import select_ensemble
+from tasks.explain import explain_model
 from tasks.register import register_champion
 from tasks.report import publish_leaderboard
 from tasks.tracking import finish_experiment_run, start_experiment_run
@@ -54,6 +55,7 @@ def train(spec: ExperimentSpec | str) -> TrainResult:
     sweep = select_ensemble(spec, data, run_trials(spec, data, parent_run_id))
     board = sweep.board
     outcome = register_champion(spec, data, sweep, parent_run_id)
+    explain_model(spec, data, outcome)
     deployment = create_scoring_deployment(spec)
     publish_leaderboard(spec, board, outcome)
     finish_experiment_run(spec, parent_run_id, board, outcome.registered_uri)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from prefect import task
@@ -16,7 +16,7 @@ from components.ensemble import ENSEMBLE_NAME
 from components.metrics import get_metric
 from components.models import get_family
 from components.contract import learn_contract
-from components.register import CHAMPION_ALIAS, champion, load_pipeline, log_and_register, log_contract, set_champion
+from components.register import CHAMPION_ALIAS, ModelRef, champion, load_pipeline, log_and_register, log_contract, set_champion
 from components.spec import ExperimentSpec
 from components.trial import build_pipeline, evaluate_pipeline
 from tasks.data import ExperimentData
@@ -37,6 +37,8 @@ class RegisterOutcome:
     metric_name: str
     candidate_metric: float
     champion_metric: float
+    registered: ModelRef | None = None
+    pipeline: Any = field(default=None, repr=False, compare=False)
 
 
 def _use_every_core() -> None:
@@ -114,4 +116,6 @@ def register_champion(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOu
         metric_name=metric.name,
         candidate_metric=best.metric,
         champion_metric=best.metric if promoted else incumbent_metric,
+        registered=ref,
+        pipeline=pipeline,
     )

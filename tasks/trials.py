@@ -335,6 +335,28 @@ def portfolio(spec: ExperimentSpec, data: ExperimentData, with_gpu: bool, logger
     return plan.model_names, plan.overrides
 
 
+# What follows the sweep inside experiment_timeout_hours besides refitting:
+# ensemble selection, logging and registering the model, its contract and
+# explanation, the scoring deployment (8-12 s measured on the 2-core machine).
+_POST_SWEEP_FIXED_S = 12.0
+_REFIT_MEMBERS = 5
+
+
+def post_sweep_reserve(board: Leaderboard, n_folds: int, budget_s: float) -> float:
+    """Seconds the sweep leaves at the end of the budget for what follows it.
+
+    The refit of the best trials (up to the members an ensemble usually has)
+    on all rows is estimated from their trials: a trial fits once per fold,
+    on (k-1)/k of the rows, so one refit takes about its duration / k, with a
+    margin; plus a fixed part. Never more than half the budget.
+    """
+    best = sorted(
+        (r for r in board.results if r.status == "completed"), key=lambda r: r.metric, reverse=get_metric(board.metric_name).greater_is_better
+    )[:_REFIT_MEMBERS]
+    refit = 1.5 * sum(r.duration_s for r in best) / max(1, n_folds)
+    return min(0.5 * budget_s, _POST_SWEEP_FIXED_S + refit)
+
+
 @dataclass(frozen=True)
 class SweepOutcome:
     """What a sweep leaves: every trial's result, and the best trial's own pipeline when registering it spares a refit.
@@ -376,7 +398,8 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
     progress_id = create_progress_artifact(0.0, key=artifact_key(spec.name, "progress"), description=f"Trials of {spec.name}")
     started = time.monotonic()
     # The budget counts from the experiment's start (its flow run), not from this task's.
-    deadline = started - (time.time() - experiment_started()) + limits.experiment_timeout_hours * 3600 if limits.experiment_timeout_hours else math.inf
+    budget_end = started - (time.time() - experiment_started()) + limits.experiment_timeout_hours * 3600 if limits.experiment_timeout_hours else math.inf
+    deadline = budget_end  # the sweep's own end: the budget less what must follow it (see post_sweep_reserve)
     trial_timeout = limits.iteration_timeout_minutes * 60 if limits.iteration_timeout_minutes else math.inf
 
     with _shut_down_after(recorder), dask_client(spec) as client:
@@ -465,6 +488,8 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
 
         while True:
             now = time.monotonic()
+            if limits.experiment_timeout_hours:
+                deadline = budget_end - post_sweep_reserve(board, len(data.plan.folds), limits.experiment_timeout_hours * 3600)
             while len(running) < slots and now < deadline and (held or n_started < len(todo)):
                 if held is None:
                     iteration = todo[n_started]

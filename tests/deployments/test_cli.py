@@ -69,6 +69,12 @@ def test_train_then_score_then_list_on_a_real_churn_table(cli_env, tmp_path, ser
     plan_row = next(line for line in contract.stdout.splitlines() if "international_plan" in line)
     assert "categorical" in plan_row and "{no, yes} (2)" in plan_row
 
+    explained = _jido("explain", "models:/cli-churn@champion", "--top", "30", env=cli_env, cwd=tmp_path)
+    assert explained.returncode == 0, explained.stderr[-3000:]
+    assert "feature importance of cli-churn version 1" in explained.stdout and "class yes" in explained.stdout
+    shown = [line for line in explained.stdout.splitlines() if "│" in line and "±" in line]
+    assert len(shown) == 19 and any("number_customer_service_calls" in line for line in shown)  # every feature column, by its own name
+
     listed = _jido("models", env=cli_env, cwd=tmp_path)
     assert listed.returncode == 0
     row = next(line for line in listed.stdout.splitlines() if "cli-churn" in line)

@@ -1,0 +1,53 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from components.explain import Explanation, explain_pipeline, importance_chart
+from components.metrics import get_metric
+from components.trial import build_pipeline
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """The label follows `signal` and, for class "c" only, `tier`; `noise` and `colour` are unrelated."""
+    rng = np.random.default_rng(3)
+    n = 900
+    signal = rng.normal(size=n)
+    tier = rng.choice(["gold", "silver", "bronze"], n)
+    label = np.where(tier == "gold", "c", np.where(signal > 0, "a", "b"))
+    frame = pd.DataFrame({"noise": rng.normal(size=n), "signal": signal, "colour": rng.choice(["red", "blue"], n), "tier": tier})
+    return frame, pd.Series(label, name="label")
+
+
+def test_importance_is_counted_for_the_users_columns_overall_and_per_class(planted):
+    X, y = planted
+    pipeline = build_pipeline("RandomForest", "classification", {"n_estimators": 60, "max_features": 1.0, "min_samples_leaf": 3}, 0).fit(X, y)
+    found = explain_pipeline(pipeline, X, y, get_metric("accuracy"), list(X.columns), "training rows", max_rows=600, n_repeats=3)
+    assert set(found.overall) == {"noise", "signal", "colour", "tier"}  # one-hot columns count for "tier" and "colour"
+    assert list(found.overall)[:2] in (["signal", "tier"], ["tier", "signal"])
+    assert found.overall["signal"] > 0.2 and found.overall["tier"] > 0.2
+    assert abs(found.overall["colour"]) < 0.03
+    # Class "c" depends on tier alone; "a" and "b" on the signal most.
+    assert found.per_class["c"]["tier"] > 10 * max(found.per_class["c"]["signal"], 0.01)
+    assert found.per_class["a"]["signal"] > found.per_class["a"]["colour"] + 0.1
+    assert found.n_rows == 600 and found.n_repeats == 3
+
+
+def test_a_regression_is_explained_by_its_metric(planted):
+    X, _ = planted
+    y = pd.Series(3 * X["signal"] + np.random.default_rng(0).normal(scale=0.1, size=len(X)))
+    pipeline = build_pipeline("ElasticNet", "regression", {"alpha": 0.001, "l1_ratio": 0.5}, 0).fit(X, y)
+    found = explain_pipeline(pipeline, X, y, get_metric("normalized_root_mean_squared_error"), list(X.columns), "training rows")
+    assert list(found.overall)[0] == "signal" and found.per_class == {}
+    assert found.overall["signal"] > 0.1 and abs(found.overall["noise"]) < 0.01  # a lower-is-better metric still ranks by harm done
+
+
+def test_the_explanation_round_trips_and_renders(planted):
+    X, y = planted
+    pipeline = build_pipeline("LogisticRegression", "classification", {"C": 1.0, "class_weight": None}, 0).fit(X, y)
+    found = explain_pipeline(pipeline, X, y, get_metric("AUC_weighted"), list(X.columns), "training rows", n_repeats=2)
+    assert Explanation.from_json(found.to_json()) == found
+    text = found.markdown("planted")
+    assert "| signal |" in text and "class c" in text and "AUC_weighted" in text
+    assert importance_chart(found, "planted").startswith(b"\x89PNG")
+    assert [row["column"] for row in found.rows(2)] == list(found.overall)[:2]
