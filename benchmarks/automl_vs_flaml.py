@@ -113,7 +113,7 @@ def run_jido(case: Case, train: pd.DataFrame, test: pd.DataFrame, folder: str, b
     )
     started = time.perf_counter()
     result = train_flow(spec)
-    wall = time.perf_counter() - started
+    wall = time.perf_counter() - started  # the whole flow run: sweep, ensemble, refit, registration, explanation
     import os
 
     pipeline = load_pipeline(resolve_model(result.champion_uri, os.environ["MLFLOW_TRACKING_URI"]), os.environ["MLFLOW_TRACKING_URI"])
@@ -128,7 +128,8 @@ def run_flaml(case: Case, train: pd.DataFrame, test: pd.DataFrame, budget_s: flo
 
     automl = AutoML()
     X_train, y_train = train.drop(columns=[case.target]), train[case.target]
-    metric = "r2" if case.task == "regression" else ("roc_auc" if y_train.nunique() == 2 else "roc_auc_weighted")
+    # FLAML's "roc_auc_weighted" fails every trial with scikit-learn 1.8 (it passes an invalid multi_class); this is the same metric.
+    metric = "r2" if case.task == "regression" else ("roc_auc" if y_train.nunique() == 2 else "roc_auc_ovr_weighted")
     started = time.perf_counter()
     automl.fit(X_train, y_train, task=case.task, time_budget=budget_s, metric=metric, n_jobs=2, seed=0, verbose=0)
     wall = time.perf_counter() - started
@@ -148,6 +149,9 @@ def main() -> None:
     import logging
 
     logging.getLogger("flaml.automl.logger").setLevel(logging.WARNING)
+    from prefect import flow
+
+    flow(name="warm-up")(lambda: None)()  # starts Prefect's temporary API now, outside jido's timings
     rows = []
     for case in cases(args.extra):
         if args.only and case.name not in args.only:

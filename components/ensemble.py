@@ -90,41 +90,57 @@ def greedy_selection(
     metric: Metric,
     classes: np.ndarray | None,
     rounds: int = 25,
+    max_candidates: int = 15,
 ) -> EnsembleChoice:
     """Caruana's forward selection with replacement over kept validation predictions.
+
+    Each round scores every candidate's addition on all validation rows at
+    once (one metric call per candidate, not one per fold); the chosen
+    ensemble's metric is then the mean over folds, comparable with a trial's.
 
     Args:
         candidates: Each trial's validation predictions (probabilities for a
             classifier; values for a regressor), by iteration, in one row order.
         y_true: The true targets of those rows, in the same order.
-        segments: Each fold's rows (the metric is the mean over folds, as for trials).
+        segments: Each fold's rows.
         rounds: Picks to make; the best prefix wins, so extra rounds cost time only.
+        max_candidates: Only the best candidates alone (by the same measure) take part.
     """
     if not candidates:
         raise ValueError("no candidate predictions to select an ensemble from")
-    keys = sorted(candidates)
+    sign = 1.0 if metric.greater_is_better else -1.0
+
+    def pooled(predictions: np.ndarray) -> float:
+        value = score_predictions(metric, y_true, predictions, classes)
+        return sign * value if np.isfinite(value) else -np.inf
+
+    alone = {key: pooled(predictions) for key, predictions in candidates.items()}
+    keys = sorted(sorted(candidates), key=lambda k: -alone[k])[:max_candidates]
+    keys.sort()
     total = np.zeros_like(candidates[keys[0]], dtype=np.float64)
     picks: list[int] = []
-    best: tuple[float, tuple[float, ...], int] | None = None
-    sign = 1.0 if metric.greater_is_better else -1.0
+    best: tuple[float, int] | None = None
     for _ in range(rounds):
-        round_best: tuple[float, tuple[float, ...], int] | None = None
+        round_best: tuple[float, int] | None = None
         for key in keys:
-            value, scores = _mean_metric(metric, y_true, (total + candidates[key]) / (len(picks) + 1), segments, classes)
-            if np.isfinite(value) and (round_best is None or sign * value > sign * round_best[0]):
-                round_best = (value, scores, key)
+            value = pooled((total + candidates[key]) / (len(picks) + 1))
+            if value > -np.inf and (round_best is None or value > round_best[0]):
+                round_best = (value, key)
         if round_best is None:
             break
-        total += candidates[round_best[2]]
-        picks.append(round_best[2])
-        if best is None or sign * round_best[0] > sign * best[0]:
-            best = (round_best[0], round_best[1], len(picks))
+        total += candidates[round_best[1]]
+        picks.append(round_best[1])
+        if best is None or round_best[0] > best[0]:
+            best = (round_best[0], len(picks))
     if best is None:
         raise ValueError("no candidate gives a finite metric")
-    value, scores, n_picks = best
+    n_picks = best[1]
     counts = pd.Series(picks[:n_picks]).value_counts()
     weights = {int(key): float(count) / n_picks for key, count in counts.items()}
-    return EnsembleChoice(dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))), scores, value, n_picks)
+    weights = dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0])))
+    blended = sum(weight * candidates[key].astype(np.float64) for key, weight in weights.items())
+    value, scores = _mean_metric(metric, y_true, blended, segments, classes)
+    return EnsembleChoice(weights, scores, value, n_picks)
 
 
 class SelectColumns(TransformerMixin, BaseEstimator):

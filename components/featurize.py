@@ -18,7 +18,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 from sklearn.utils.validation import check_is_fitted
 
 ColumnKind = Literal["numeric", "categorical", "datetime", "text", "dropped"]
@@ -166,10 +166,18 @@ MISSING_CATEGORY = "__missing__"
 class AutoFeaturizer(BaseEstimator, TransformerMixin):
     """Infers column kinds at fit time and builds the matching transformations.
 
+    Categorical columns with at most ``max_categories`` distinct training
+    values are one-hot encoded; those with more are target encoded
+    (scikit-learn's ``TargetEncoder``: each category becomes the smoothed mean
+    of the target, per class for several classes), so a column of hundreds
+    of categories costs a few features rather than hundreds. Fitted with
+    ``fit_transform``, as a pipeline fits it, the training rows get
+    cross-fitted encodings, so no row sees its own target.
+
     Args:
         scale_numeric: Standardise numeric features (for linear models, SVMs, k-NN).
         sparse_output: Allow a sparse result (one-hot and TF-IDF stay sparse).
-        max_categories: One-hot columns kept per categorical column; rarer values share one.
+        max_categories: One-hot columns at most per categorical column; a column with more distinct values is target encoded.
         text_max_features: Vocabulary cap for each free-text column.
     """
 
@@ -186,6 +194,16 @@ class AutoFeaturizer(BaseEstimator, TransformerMixin):
         self.text_max_features = text_max_features
 
     def fit(self, X: pd.DataFrame, y=None):
+        self._build(X, y)
+        self.transformer_.fit(self._as_strings(X), y)
+        return self
+
+    def fit_transform(self, X: pd.DataFrame, y=None, **fit_params):
+        """Fits and returns the training rows' features (target encodings cross-fitted, unlike ``fit`` then ``transform``)."""
+        self._build(X, y)
+        return self.transformer_.fit_transform(self._as_strings(X), y)
+
+    def _build(self, X: pd.DataFrame, y) -> None:
         self.profiles_ = profile_table(X)
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         by_kind: dict[str, list[str]] = {}
@@ -199,8 +217,16 @@ class AutoFeaturizer(BaseEstimator, TransformerMixin):
             transformers.append(("numeric", Pipeline(steps), by_kind["numeric"]))
         if by_kind.get("categorical"):
             # Missing categories are filled by _as_strings; versions registered before that carry a constant imputer first.
-            encode = OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=self.max_categories, sparse_output=self.sparse_output)
-            transformers.append(("categorical", encode, by_kind["categorical"]))
+            many = [c for c in by_kind["categorical"] if X[c].nunique(dropna=False) > self.max_categories]
+            few = [c for c in by_kind["categorical"] if c not in many]
+            if few:
+                encode = OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=self.max_categories, sparse_output=self.sparse_output)
+                transformers.append(("categorical", encode, few))
+            if many:
+                # A regression target (floats) is encoded as one mean; integer ones may be class labels ("auto" decides).
+                target_type = "continuous" if y is not None and pd.api.types.is_float_dtype(pd.Series(y)) else "auto"
+                encode = Pipeline([("target", TargetEncoder(target_type=target_type, random_state=0))] + ([("scale", StandardScaler())] if self.scale_numeric else []))
+                transformers.append(("high_cardinality", encode, many))
         if by_kind.get("datetime"):
             parts = Pipeline([("parts", DatetimeParts()), ("impute", SimpleImputer(strategy="median", keep_empty_features=True))])
             if self.scale_numeric:
@@ -211,8 +237,6 @@ class AutoFeaturizer(BaseEstimator, TransformerMixin):
         if not transformers:
             raise ValueError("no usable feature columns: every column was dropped during featurization")
         self.transformer_ = ColumnTransformer(transformers, remainder="drop", sparse_threshold=1.0 if self.sparse_output else 0.0)
-        self.transformer_.fit(self._as_strings(X), y)
-        return self
 
     def transform(self, X: pd.DataFrame):
         """The features of ``X``: what the fitted ColumnTransformer's ``transform`` gives, computed without its per-call machinery.
@@ -259,3 +283,26 @@ class AutoFeaturizer(BaseEstimator, TransformerMixin):
 
     def get_feature_names_out(self, input_features=None):
         return self.transformer_.get_feature_names_out()
+
+
+class NumericPassthrough(BaseEstimator, TransformerMixin):
+    """``featurization: off``: the feature columns as they are, as floats, for users who bring their own features.
+
+    No imputation, encoding or scaling: a model that cannot take missing
+    values fails its trial on them, with scikit-learn's message.
+    """
+
+    def fit(self, X: pd.DataFrame, y=None):
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "feature_names_in_")
+        return pd.DataFrame(X)[list(self.feature_names_in_)].to_numpy(dtype=float, na_value=np.nan)
+
+    def used_columns(self) -> list[str]:
+        check_is_fitted(self, "feature_names_in_")
+        return [str(c) for c in self.feature_names_in_]
+
+    def get_feature_names_out(self, input_features=None):
+        return self.feature_names_in_

@@ -29,6 +29,7 @@ REVIEWED_TRUSTED_TYPES = (
     "components.featurize.ColumnProfile",
     "components.featurize.DatetimeParts",
     "components.featurize.NumericCoercer",
+    "components.featurize.NumericPassthrough",
     "components.featurize.TextTfidf",
     "components.models.boosting.EncodedLabels",
     # Deep text models keep their weights as NumPy arrays and their tokenizer

@@ -148,6 +148,9 @@ class ExperimentSpec(_Strict):
         False, description="Adds deep text models for free-text columns: BERT (preferred on GPUs) and a BiLSTM with attention (the CPU default)."
     )
     text_dnn: TextDnn = TextDnn()
+    featurization: Literal["auto", "off"] = Field(
+        "auto", description="auto: jido imputes, encodes, scales and expands columns; off: number columns are used as they are (bring your own features)."
+    )
     enable_voting_ensemble: bool = Field(
         True, description="After the sweep, a weighted vote of the best trials (greedy selection); registered only when it beats the best single pipeline."
     )
@@ -176,6 +179,8 @@ class ExperimentSpec(_Strict):
         self._check_model_names()
         if self.text_dnn != TextDnn() and not self.enable_dnn:
             raise ValueError("text_dnn settings take effect only with enable_dnn: true")
+        if self.enable_dnn and self.featurization == "off":
+            raise ValueError("enable_dnn needs featurization: auto (the deep text models read the text columns themselves)")
         if self.enable_dnn and self.task != "classification":
             raise ValueError(f"enable_dnn: the deep text models learn classification; task is {self.task!r}")
         if self.text_dnn.pretrained_path:
@@ -229,7 +234,12 @@ class ExperimentSpec(_Strict):
 
         Two runs with the same identity and data continue one sweep.
         """
-        return self.model_dump_json(exclude={"limits": True, "compute": True, "scoring": True, "retraining": True, "sweep": {"storage"}})
+        return self.model_dump_json(
+            exclude={
+                "limits": True, "compute": True, "scoring": True, "retraining": True, "sweep": {"storage"},
+                "enable_voting_ensemble": True, "ensemble_iterations": True,
+            }
+        )
 
     def gpus_per_trial(self) -> float:
         """GPUs a trial of a GPU-capable family asks for: ``compute.gpus_per_trial``, or 1 with ``enable_dnn``."""

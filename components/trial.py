@@ -56,9 +56,18 @@ class TrialResult:
 
 
 def build_pipeline(model_name: str, task: Task, params: dict[str, Any], seed: int) -> Pipeline:
-    """The unfitted featurizer + estimator pipeline for one configuration."""
+    """The unfitted featurizer + estimator pipeline for one configuration.
+
+    ``featurization: off`` (the parameter ``featurization``, which the
+    experiment sets for every family) puts the columns through as they are.
+    """
     family = get_family(model_name)
-    return Pipeline([("featurize", family.featurizer(params)), ("model", family.build(task, params, seed))])
+    model_params = {k: v for k, v in params.items() if k != "featurization"}
+    if params.get("featurization") == "off":
+        from components.featurize import NumericPassthrough
+
+        return Pipeline([("featurize", NumericPassthrough()), ("model", family.build(task, model_params, seed))])
+    return Pipeline([("featurize", family.featurizer(model_params)), ("model", family.build(task, model_params, seed))])
 
 
 def validation_predictions(pipeline: Pipeline, X: pd.DataFrame, task: Task, classes: np.ndarray | None) -> np.ndarray:
@@ -151,11 +160,11 @@ def evaluate_staged(
     classes = class_labels(y, metric.task)
     folds, featurizers = [], []
     for train_rows, valid_rows in plan:
-        featurizer = clone(pipeline.named_steps["featurize"]).fit(X.iloc[train_rows], y.iloc[train_rows])
+        featurizer = clone(pipeline.named_steps["featurize"])
+        # fit_transform, as Pipeline.fit does: target encodings of the training rows are cross-fitted.
+        X_train = featurizer.fit_transform(X.iloc[train_rows], y.iloc[train_rows])
         featurizers.append(featurizer)
-        folds.append(
-            (featurizer.transform(X.iloc[train_rows]), y.iloc[train_rows], featurizer.transform(X.iloc[valid_rows]), y.iloc[valid_rows], clone(pipeline.named_steps["model"]))
-        )
+        folds.append((X_train, y.iloc[train_rows], featurizer.transform(X.iloc[valid_rows]), y.iloc[valid_rows], clone(pipeline.named_steps["model"])))
     curve: list[float] = []
     scores: list[float] = []
     for step, stage in enumerate(stages, start=1):

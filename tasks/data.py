@@ -51,6 +51,13 @@ def load_training_data(spec: ExperimentSpec) -> ExperimentData:
     named_text = [c for c in (spec.text_dnn.text_columns or []) if c not in X.columns]
     if named_text:
         raise JidoError(f"text_dnn.text_columns: {', '.join(map(repr, named_text))} not among the feature columns: {', '.join(map(str, X.columns))}")
+    if spec.featurization == "off":
+        not_numbers = [str(c) for c in X.columns if pd.api.types.is_bool_dtype(X[c]) or not pd.api.types.is_numeric_dtype(X[c])]
+        if not_numbers:
+            raise JidoError(
+                f"featurization: off takes number columns only; these are not: {', '.join(not_numbers[:10])}"
+                f"{' ...' if len(not_numbers) > 10 else ''}. Encode them first, list them in ignore_columns, or use featurization: auto"
+            )
     plan = plan_split(y, spec.task, spec.seed, spec.validation_size, spec.n_cross_validations, n_validation)
     if train.n_dropped_rows:
         logger.warning("dropped %d rows whose target %r is empty", train.n_dropped_rows, spec.target_column)

@@ -318,6 +318,8 @@ def _stopped(config: TrialConfig, started: float, reason: str) -> TrialResult:
 def portfolio(spec: ExperimentSpec, data: ExperimentData, with_gpu: bool, logger) -> tuple[list[str], dict[str, dict]]:
     """The families to search, in order, and each one's fixed parameters (the deep text models' text columns and encoder)."""
     names = spec.model_names()
+    if spec.featurization == "off":
+        return names, {name: {"featurization": "off"} for name in names}
     if not spec.enable_dnn:
         return names, {}
     text_columns = spec.text_dnn.text_columns or [p.name for p in data.profiles if p.kind == "text"]

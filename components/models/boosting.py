@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
 from components.metrics import Task
 from components.models._base import ModelFamily
-from components.search.space import Distribution, FloatRange, IntRange
+from components.search.space import Choice, Distribution, FloatRange, IntRange
 
 
 class LightGBMFamily(ModelFamily):
@@ -25,7 +26,7 @@ class LightGBMFamily(ModelFamily):
     tasks = frozenset({"classification", "regression"})
 
     def search_space(self, task: Task) -> dict[str, Distribution]:
-        return {
+        space: dict[str, Distribution] = {
             "n_estimators": IntRange(20, 2000, log=True),
             "learning_rate": FloatRange(0.01, 0.3, log=True),
             "num_leaves": IntRange(4, 256, log=True),
@@ -34,9 +35,11 @@ class LightGBMFamily(ModelFamily):
             "reg_alpha": FloatRange(1e-4, 10.0, log=True),
             "reg_lambda": FloatRange(1e-3, 100.0, log=True),
         }
+        return _with_class_weight(space, task)
 
     def defaults(self, task: Task) -> dict[str, Any]:
-        return {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20, "colsample_bytree": 1.0, "reg_alpha": 1e-4, "reg_lambda": 1.0}
+        found = {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20, "colsample_bytree": 1.0, "reg_alpha": 1e-4, "reg_lambda": 1.0}
+        return {**found, "class_weight": None} if task == "classification" else found
 
     def build(self, task: Task, params: dict[str, Any], seed: int):
         from lightgbm import LGBMClassifier, LGBMRegressor
@@ -51,7 +54,7 @@ class XGBoostFamily(ModelFamily):
     tasks = frozenset({"classification", "regression"})
 
     def search_space(self, task: Task) -> dict[str, Distribution]:
-        return {
+        space: dict[str, Distribution] = {
             "n_estimators": IntRange(20, 2000, log=True),
             "learning_rate": FloatRange(0.01, 0.3, log=True),
             "max_depth": IntRange(2, 12),
@@ -60,16 +63,24 @@ class XGBoostFamily(ModelFamily):
             "colsample_bytree": FloatRange(0.4, 1.0),
             "reg_lambda": FloatRange(1e-3, 100.0, log=True),
         }
+        return _with_class_weight(space, task)
 
     def defaults(self, task: Task) -> dict[str, Any]:
-        return {"n_estimators": 100, "learning_rate": 0.1, "max_depth": 6, "min_child_weight": 1.0, "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1.0}
+        found = {"n_estimators": 100, "learning_rate": 0.1, "max_depth": 6, "min_child_weight": 1.0, "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1.0}
+        return {**found, "class_weight": None} if task == "classification" else found
 
     def build(self, task: Task, params: dict[str, Any], seed: int):
         from xgboost import XGBClassifier, XGBRegressor
 
         if task == "regression":
             return XGBRegressor(random_state=seed, tree_method="hist", **params)
-        return EncodedLabels(XGBClassifier(random_state=seed, tree_method="hist", **params))
+        settings = {k: v for k, v in params.items() if k != "class_weight"}
+        return EncodedLabels(XGBClassifier(random_state=seed, tree_method="hist", **settings), class_weight=params.get("class_weight"))
+
+
+def _with_class_weight(space: dict[str, Distribution], task: Task) -> dict[str, Distribution]:
+    """Adds class weights (none, or inversely proportional to class frequency, for skewed classes) to a classifier's space."""
+    return {**space, "class_weight": Choice((None, "balanced"))} if task == "classification" else space
 
 
 class EncodedLabels(ClassifierMixin, BaseEstimator):
@@ -79,13 +90,17 @@ class EncodedLabels(ClassifierMixin, BaseEstimator):
     any numbers. (scikit-learn has no generic wrapper for this.)
     """
 
-    def __init__(self, estimator: BaseEstimator):
+    def __init__(self, estimator: BaseEstimator, class_weight: str | None = None):
         self.estimator = estimator
+        self.class_weight = class_weight
 
     def fit(self, X, y, **fit_params):
         self.encoder_ = LabelEncoder().fit(y)
         self.classes_ = self.encoder_.classes_
-        self.estimator_ = clone(self.estimator).fit(X, self.encoder_.transform(y), **fit_params)
+        codes = self.encoder_.transform(y)
+        if self.class_weight is not None:  # XGBoost has no class weights of its own: the same thing as row weights
+            fit_params = {**fit_params, "sample_weight": compute_sample_weight(self.class_weight, codes)}
+        self.estimator_ = clone(self.estimator).fit(X, codes, **fit_params)
         return self
 
     def predict_proba(self, X) -> np.ndarray:

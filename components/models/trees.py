@@ -23,14 +23,19 @@ class _ForestFamily(ModelFamily):
     _estimators: dict[str, type]
 
     def search_space(self, task: Task) -> dict[str, Distribution]:
-        return {
+        space: dict[str, Distribution] = {
             "n_estimators": IntRange(50, 400, log=True),
             "max_features": Choice(("sqrt", 0.3, 0.6, 1.0)),
             "min_samples_leaf": IntRange(1, 20, log=True),
         }
+        if task == "classification":  # skewed classes: weights inversely proportional to class frequency
+            space["class_weight"] = Choice((None, "balanced", "balanced_subsample"))
+        return space
 
     def defaults(self, task: Task) -> dict[str, Any]:
-        return {"n_estimators": 100, "max_features": "sqrt" if task == "classification" else 1.0, "min_samples_leaf": 1}
+        if task == "classification":
+            return {"n_estimators": 100, "max_features": "sqrt", "min_samples_leaf": 1, "class_weight": None}
+        return {"n_estimators": 100, "max_features": 1.0, "min_samples_leaf": 1}
 
     def build(self, task: Task, params: dict[str, Any], seed: int):
         return self._estimators[task](random_state=seed, n_jobs=1, **params)
@@ -55,16 +60,20 @@ class HistGradientBoostingFamily(ModelFamily):
     accepts_sparse = False
 
     def search_space(self, task: Task) -> dict[str, Distribution]:
-        return {
+        space: dict[str, Distribution] = {
             "learning_rate": FloatRange(0.01, 0.3, log=True),
             "max_iter": IntRange(50, 500, log=True),
             "max_leaf_nodes": IntRange(8, 128, log=True),
             "min_samples_leaf": IntRange(5, 100, log=True),
             "l2_regularization": FloatRange(1e-6, 1.0, log=True),
         }
+        if task == "classification":
+            space["class_weight"] = Choice((None, "balanced"))
+        return space
 
     def defaults(self, task: Task) -> dict[str, Any]:
-        return {"learning_rate": 0.1, "max_iter": 100, "max_leaf_nodes": 31, "min_samples_leaf": 20, "l2_regularization": 1e-6}
+        found = {"learning_rate": 0.1, "max_iter": 100, "max_leaf_nodes": 31, "min_samples_leaf": 20, "l2_regularization": 1e-6}
+        return {**found, "class_weight": None} if task == "classification" else found
 
     def build(self, task: Task, params: dict[str, Any], seed: int):
         estimator = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor

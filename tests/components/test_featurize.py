@@ -85,3 +85,51 @@ def test_transform_equals_the_fitted_column_transformer_on_every_column_kind(mix
         assert sparse.issparse(ours) == sparse.issparse(theirs) and ours.shape == theirs.shape
         dense = (lambda m: m.toarray() if sparse.issparse(m) else m)
         assert np.allclose(dense(ours), dense(theirs), equal_nan=True)
+
+
+@pytest.fixture()
+def many_categories():
+    """A 300-category column whose category sets the label's odds, and a 3-category one."""
+    rng = np.random.default_rng(1)
+    n = 3000
+    shop = rng.integers(0, 300, n)
+    odds = (shop % 3) / 2.0  # thirds of the shops: never, half the time, always
+    label = np.where(rng.random(n) < odds, "yes", "no")
+    frame = pd.DataFrame({"shop": [f"S{s:03d}" for s in shop], "size": rng.choice(["s", "m", "l"], n)})
+    return frame, pd.Series(label)
+
+
+def test_a_column_of_many_categories_is_target_encoded_in_a_few_features(many_categories):
+    X, y = many_categories
+    featurizer = AutoFeaturizer(sparse_output=False)
+    features = featurizer.fit_transform(X, y)
+    assert features.shape == (len(X), 3 + 1)  # one-hot "size", one encoding of "shop" (two classes)
+    names = list(featurizer.get_feature_names_out())
+    assert sum(n.startswith("high_cardinality__") for n in names) == 1
+    encoded = features[:, names.index("high_cardinality__shop")]
+    share = pd.Series(y.eq("yes").to_numpy()).groupby(X["shop"].to_numpy()).transform("mean").to_numpy()
+    assert np.corrcoef(encoded, share)[0, 1] > 0.9  # the encoding is the category's share of "yes"
+    # The training rows' encodings are cross-fitted: not what transform gives the same rows.
+    assert not np.allclose(encoded, featurizer.transform(X)[:, names.index("high_cardinality__shop")])
+    unseen = featurizer.transform(pd.DataFrame({"shop": ["S999"], "size": ["m"]}))[0, names.index("high_cardinality__shop")]
+    assert unseen == pytest.approx(y.eq("yes").mean(), abs=0.02)  # an unseen category gets the overall rate
+
+
+def test_several_classes_get_one_encoding_each(many_categories):
+    X, y = many_categories
+    labels = pd.Series(np.where(X["shop"].str[-1].isin(["0", "1", "2"]), "low", np.where(y == "yes", "yes", "no")))
+    features = AutoFeaturizer(sparse_output=False).fit_transform(X, labels)
+    assert features.shape[1] == 3 + 3
+
+
+def test_featurization_off_passes_number_columns_through_and_leaves_missing_values(mixed_frame):
+    from components.featurize import NumericPassthrough
+    from components.trial import build_pipeline
+
+    X = pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": [1, 2, 3]})
+    passed = NumericPassthrough().fit(X)
+    assert np.array_equal(passed.transform(X[["b", "a"]]), X.to_numpy(dtype=float), equal_nan=True)
+    assert passed.used_columns() == ["a", "b"]
+    pipeline = build_pipeline("RandomForest", "classification", {"n_estimators": 10, "max_features": "sqrt", "min_samples_leaf": 1, "featurization": "off"}, 0)
+    assert isinstance(pipeline.named_steps["featurize"], NumericPassthrough)
+    assert "featurization" not in pipeline.named_steps["model"].get_params()
