@@ -35,12 +35,31 @@ class EnsembleChoice:
         fold_metrics: The weighted ensemble's metric on each fold's validation rows.
         metric: Their mean, comparable with a trial's metric.
         rounds: How many picks the selection made (a trial picked twice counts twice).
+        tiebreak: The ensemble's ``tiebreak`` value on all validation rows.
     """
 
     weights: dict[int, float]
     fold_metrics: tuple[float, ...]
     metric: float
     rounds: int
+    tiebreak: float = 0.0
+
+
+def tiebreak(metric: Metric, y_true: np.ndarray, predictions: np.ndarray, classes: np.ndarray | None) -> float:
+    """What separates predictions the primary metric ties: minus the log loss of a classifier's probabilities, else 0.
+
+    On easy data many trials reach an AUC or accuracy of 1.0 on the
+    validation rows; the better calibrated of them is the better model.
+    """
+    if metric.task != "classification" or predictions.ndim != 2 or metric.name == "log_loss":
+        return 0.0
+    from sklearn.metrics import log_loss
+
+    return -float(log_loss(y_true, np.clip(predictions, 1e-15, 1.0), labels=classes))
+
+
+# Primary metrics closer than this count as tied.
+TIE = 1e-9
 
 
 class EnsembleCandidates:
@@ -110,21 +129,24 @@ def greedy_selection(
         raise ValueError("no candidate predictions to select an ensemble from")
     sign = 1.0 if metric.greater_is_better else -1.0
 
-    def pooled(predictions: np.ndarray) -> float:
+    def pooled(predictions: np.ndarray) -> tuple[float, float]:
+        # Ranked by the primary metric, rounded so that ties fall to the tie-break.
         value = score_predictions(metric, y_true, predictions, classes)
-        return sign * value if np.isfinite(value) else -np.inf
+        if not np.isfinite(value):
+            return (-np.inf, -np.inf)
+        return (round(sign * value / TIE) * TIE, tiebreak(metric, y_true, predictions, classes))
 
     alone = {key: pooled(predictions) for key, predictions in candidates.items()}
-    keys = sorted(sorted(candidates), key=lambda k: -alone[k])[:max_candidates]
+    keys = sorted(sorted(candidates), key=lambda k: alone[k], reverse=True)[:max_candidates]
     keys.sort()
     total = np.zeros_like(candidates[keys[0]], dtype=np.float64)
     picks: list[int] = []
-    best: tuple[float, int] | None = None
+    best: tuple[tuple[float, float], int] | None = None
     for _ in range(rounds):
-        round_best: tuple[float, int] | None = None
+        round_best: tuple[tuple[float, float], int] | None = None
         for key in keys:
             value = pooled((total + candidates[key]) / (len(picks) + 1))
-            if value > -np.inf and (round_best is None or value > round_best[0]):
+            if value[0] > -np.inf and (round_best is None or value > round_best[0]):
                 round_best = (value, key)
         if round_best is None:
             break
@@ -140,7 +162,7 @@ def greedy_selection(
     weights = dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0])))
     blended = sum(weight * candidates[key].astype(np.float64) for key, weight in weights.items())
     value, scores = _mean_metric(metric, y_true, blended, segments, classes)
-    return EnsembleChoice(weights, scores, value, n_picks)
+    return EnsembleChoice(weights, scores, value, n_picks, best[0][1])
 
 
 class SelectColumns(TransformerMixin, BaseEstimator):

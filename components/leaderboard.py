@@ -17,6 +17,10 @@ def _clock(seconds: float) -> str:
     return str(timedelta(seconds=round(seconds)))
 
 
+# Metrics closer than this tie.
+_TIE = 1e-9
+
+
 @dataclass
 class Leaderboard:
     """Trials of one experiment in the order they finished.
@@ -41,12 +45,17 @@ class Leaderboard:
         if result.status == "completed" and self._metric.is_better(result.metric, self._best.metric if self._best else None):
             self._best = result
 
-    def add(self, result: TrialResult) -> None:
+    def add(self, result: TrialResult, wins_tie: bool = False) -> None:
+        """Adds a finished trial; with ``wins_tie``, it is the best even when it only ties the best metric so far."""
         self.results.append(result)
-        self._consider(result)
+        best = self._best.metric if self._best else None
+        if wins_tie and result.status == "completed" and (best is None or abs(result.metric - best) <= _TIE or self._metric.is_better(result.metric, best)):
+            self._best = result
+        else:
+            self._consider(result)
 
     def best(self) -> TrialResult | None:
-        """The completed trial with the best metric (the first to reach it wins a tie)."""
+        """The completed trial with the best metric (the first to reach it wins a tie, unless added with ``wins_tie``)."""
         return self._best
 
     def ranked(self) -> list[TrialResult]:
@@ -58,7 +67,10 @@ class Leaderboard:
             return sorted(chosen, key=lambda r: (-r.metric if metric.greater_is_better else r.metric, r.iteration))
 
         failed = sorted((r for r in self.results if r.status == "failed"), key=lambda r: r.iteration)
-        return by_metric("completed") + by_metric("early_terminated") + failed
+        completed = by_metric("completed")
+        if self._best is not None:  # first, also when it won a tie
+            completed = [self._best] + [r for r in completed if r is not self._best]
+        return completed + by_metric("early_terminated") + failed
 
     def progress_row(self, result: TrialResult, pipeline: str) -> str:
         """One line of Azure's progress table for a trial that just finished."""

@@ -86,22 +86,21 @@ def trusted_types_for(pipeline: Pipeline) -> list[str]:
     return sorted(untrusted)
 
 
-def _requirements(pipeline: Pipeline) -> list[str]:
+def _requirements(pipeline: Pipeline, held_types: list[str]) -> list[str]:
     from importlib.metadata import version
 
     packages = ["scikit-learn", "skops", "pandas", "numpy", "scipy"]
     if _holds_deep_model(pipeline):
         packages += ["torch", "transformers", "tokenizers", "safetensors"]
-    packages += _booster_distributions(pipeline)
+    packages += _booster_distributions(held_types)
     return [f"{package}=={version(package)}" for package in packages]
 
 
-def _booster_distributions(pipeline: Pipeline) -> list[str]:
-    """The installed distributions (``xgboost`` or ``xgboost-cpu``, ``lightgbm``) whose boosters the pipeline holds."""
-    import skops.io
+def _booster_distributions(held_types: list[str]) -> list[str]:
+    """The installed distributions (``xgboost`` or ``xgboost-cpu``, ``lightgbm``) whose types a pipeline holds."""
     from importlib.metadata import packages_distributions
 
-    held = {name.split(".")[0] for name in skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))}
+    held = {name.split(".")[0] for name in held_types}
     owners = packages_distributions()
     return sorted({owners[module][0] for module in ("lightgbm", "xgboost") if module in held and module in owners})
 
@@ -129,17 +128,18 @@ def log_and_register(
         # featurizer coerces every numeric column to float, so they can.
         warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
         signature = infer_signature(example, pipeline.predict(example))
+    trusted = trusted_types_for(pipeline)
     with mlflow.start_run(run_id=run_id):
         info = mlflow.sklearn.log_model(
             pipeline,
             name="model",
             serialization_format="skops",
-            skops_trusted_types=trusted_types_for(pipeline),
+            skops_trusted_types=trusted,
             signature=signature,
             input_example=example,
             registered_model_name=model_name,
             # Stated, not inferred: inference reloads the model in a subprocess (seconds).
-            pip_requirements=_requirements(pipeline),
+            pip_requirements=_requirements(pipeline, trusted),
             await_registration_for=60,
         )
     client = mlflow.MlflowClient(tracking_uri)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import replace
 
@@ -9,7 +10,7 @@ import numpy as np
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from components.ensemble import ENSEMBLE_NAME, ensemble_pipeline, fold_segments, greedy_selection
+from components.ensemble import ENSEMBLE_NAME, TIE, ensemble_pipeline, fold_segments, greedy_selection, tiebreak
 from components.metrics import get_metric
 from components.spec import ExperimentSpec
 from components.trial import TrialResult, build_pipeline, class_labels
@@ -37,13 +38,17 @@ def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutc
     metric = get_metric(board.metric_name)
     started = time.perf_counter()
     valid_rows = np.concatenate([rows for _, rows in data.plan])
+    y_valid, classes = data.y.iloc[valid_rows].to_numpy(), class_labels(data.y, spec.task)
     choice = greedy_selection(
-        sweep.predictions, data.y.iloc[valid_rows].to_numpy(), fold_segments([len(rows) for _, rows in data.plan]),
-        metric, class_labels(data.y, spec.task), spec.ensemble_iterations,
+        sweep.predictions, y_valid, fold_segments([len(rows) for _, rows in data.plan]), metric, classes, spec.ensemble_iterations
     )
     best = board.best()
     weights = ", ".join(f"#{i} {w:.2f}" for i, w in choice.weights.items())
-    if len(choice.weights) < 2 or not metric.is_better(choice.metric, best.metric):
+    # Tied on the primary metric (an AUC of 1.0 on easy data), the better calibrated wins.
+    tied = abs(choice.metric - best.metric) <= TIE
+    best_tiebreak = tiebreak(metric, y_valid, sweep.predictions[best.iteration], classes) if best.iteration in sweep.predictions else math.inf
+    wins = metric.is_better(choice.metric, best.metric) or (tied and choice.tiebreak > best_tiebreak + TIE)
+    if len(choice.weights) < 2 or not wins:
         logger.info("no voting ensemble: the best selection (%s: %s=%.4f) does not beat trial %d (%.4f)", weights, metric.name, choice.metric, best.iteration, best.metric)
         return sweep
     by_iteration = {r.iteration: r for r in board.results}
@@ -54,6 +59,7 @@ def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutc
     result = TrialResult(
         max(by_iteration) + 1, ENSEMBLE_NAME, params, "completed", choice.metric, time.perf_counter() - started, None, choice.fold_metrics
     )
-    board.add(result)
-    logger.info("voting ensemble of %s: %s=%.4f beats trial %d (%.4f)", weights, metric.name, choice.metric, best.iteration, best.metric)
+    board.add(result, wins_tie=True)
+    how = f"ties trial {best.iteration} and is better calibrated (log loss {-choice.tiebreak:.4f} against {-best_tiebreak:.4f})" if tied else f"beats trial {best.iteration} ({best.metric:.4f})"
+    logger.info("voting ensemble of %s: %s=%.4f %s", weights, metric.name, choice.metric, how)
     return replace(sweep, ensemble=pipeline)

@@ -93,3 +93,34 @@ def test_a_regression_ensemble_is_the_weighted_sum_of_its_members():
     assert not hasattr(pipeline, "predict_proba")
     with pytest.raises(ValueError, match="one weight per member"):
         ensemble_pipeline(members, [1.0], "regression", list(X.columns)).fit(X, pd.Series(y))
+
+
+def test_only_the_best_candidates_take_part():
+    y = np.array([0.0, 1.0, 2.0, 3.0])
+    # 0 and 1 would cancel out, but 1 alone is the worst of three and only two take part.
+    candidates = {0: y + 0.5, 1: y - 0.9, 2: y + 0.6}
+    choice = greedy_selection(candidates, y, fold_segments([4]), get_metric("normalized_mean_absolute_error"), None, rounds=5, max_candidates=2)
+    assert set(choice.weights) <= {0, 2}
+
+
+def test_ties_on_the_primary_metric_go_to_the_better_calibrated():
+    # Both rank every row right (AUC 1.0); the average is as sure as the surer one where that one is right and less wrong elsewhere.
+    classes = np.array(["a", "b"])
+    y = np.array(["a", "a", "b", "b"])
+    candidates = {0: np.array([[0.6, 0.4], [0.55, 0.45], [0.45, 0.55], [0.4, 0.6]]), 1: np.array([[0.99, 0.01], [0.9, 0.1], [0.2, 0.8], [0.01, 0.99]])}
+    choice = greedy_selection(candidates, y, fold_segments([4]), get_metric("AUC_weighted"), classes, rounds=3)
+    assert choice.metric == 1.0 and list(choice.weights) == [1]  # the sharper one alone: averaging only blurs it
+    assert choice.tiebreak == pytest.approx(np.mean(np.log([0.99, 0.9, 0.8, 0.99])))  # minus its log loss
+
+
+def test_a_tied_ensemble_can_still_be_crowned_on_the_leaderboard():
+    from components.leaderboard import Leaderboard
+
+    board = Leaderboard("AUC_weighted")
+    board.add(TrialResult(0, "LogisticRegression", {}, "completed", 1.0, 1.0))
+    board.add(TrialResult(1, "VotingEnsemble", {}, "completed", 1.0, 1.0))
+    assert board.best().iteration == 0  # a plain tie keeps the first
+    board.add(TrialResult(2, "VotingEnsemble", {}, "completed", 1.0 - 1e-12, 1.0), wins_tie=True)
+    assert board.best().iteration == 2 and board.ranked()[0].iteration == 2
+    board.add(TrialResult(3, "VotingEnsemble", {}, "completed", 0.9, 1.0), wins_tie=True)
+    assert board.best().iteration == 2  # a worse one does not

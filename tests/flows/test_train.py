@@ -12,7 +12,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from components.errors import JidoError
 from components.leaderboard import Leaderboard
-from components.register import load_contract, resolve_model
+from components.register import load_contract, load_pipeline, resolve_model
 from flows.train import train
 from tests.flows.conftest import cancer_spec
 
@@ -109,13 +109,16 @@ def test_trials_past_their_timeout_are_stopped_and_recorded(services, cancer_csv
     assert parents[0].info.status == "FAILED"
 
 
-def test_experiment_timeout_stops_starting_trials(services, cancer_csv):
+def test_experiment_timeout_stops_starting_trials(services, cancer_csv, tracking_uri):
     spec = cancer_spec(
         cancer_csv, services, name="budget", allowed_models=["LogisticRegression", "SGD"],
         limits={"iterations": 1000, "max_concurrent_iterations": 2, "experiment_timeout_hours": 0.003},
     )
     result = train(spec)
     assert 1 <= len(result.leaderboard) < 1000
+    # The sweep left half of the 10.8 s budget for what follows it (refit, registration, explanation).
+    parents, _ = _runs(tracking_uri, "budget")
+    assert parents[0].data.metrics["sweep_end_s"] < 0.003 * 3600
 
 
 def test_a_cluster_class_with_its_arguments(prefect_api, tracking_uri, cancer_csv):
@@ -243,3 +246,13 @@ def test_a_sweep_without_any_worker_ends_with_a_clear_error(prefect_api, trackin
         spec = cancer_spec(cancer_csv, cluster.scheduler_address, name="no-workers", allowed_models=["SGD"])
         with pytest.raises(JidoError, match="no Dask worker could take one"):
             train(spec)
+
+
+def test_featurization_off_trains_on_the_columns_as_they_are(services, cancer_csv, tracking_uri):
+    from components.featurize import NumericPassthrough
+
+    spec = cancer_spec(cancer_csv, services, name="own-features", featurization="off", allowed_models=["LightGBM", "RandomForest"], limits={"iterations": 2, "max_concurrent_iterations": 2})
+    result = train(spec)
+    assert [json.loads(row["params"])["featurization"] for row in result.leaderboard] == ["off", "off"]
+    pipeline = load_pipeline(resolve_model(result.registered_uri, tracking_uri), tracking_uri)
+    assert isinstance(pipeline.named_steps["featurize"], NumericPassthrough) and result.champion_metric > 0.95

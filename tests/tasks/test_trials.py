@@ -115,3 +115,18 @@ def test_local_workers_share_the_cores_and_keep_the_default_allocator(monkeypatc
         seen = client.submit(_worker_settings, pure=False).result()
     assert spawn_environment(1)["OMP_NUM_THREADS"] == str(os.cpu_count())
     assert seen == {"threads": str(os.cpu_count()), "omp": str(os.cpu_count()), "malloc": None, "gpus": ""}
+
+
+def test_the_sweep_leaves_time_for_the_refit_of_its_best_trials():
+    from components.leaderboard import Leaderboard
+    from components.trial import TrialResult
+    from tasks.trials import post_sweep_reserve
+
+    board = Leaderboard("r2_score")
+    for i, (metric, seconds) in enumerate([(0.5, 30.0), (0.9, 12.0), (0.8, 6.0), (0.1, 300.0)]):
+        board.add(TrialResult(i, "ElasticNet", {}, "completed", metric, seconds))
+    board.add(TrialResult(9, "ElasticNet", {}, "failed", None, 500.0))
+    # The best five completed trials (all four), one refit each of 1/3 of a 3-fold trial, with a 50% margin, plus the fixed part.
+    assert post_sweep_reserve(board, 3, 3600) == pytest.approx(12.0 + 1.5 * (30 + 12 + 6 + 300) / 3)
+    assert post_sweep_reserve(board, 3, 60) == 30.0  # never more than half the budget
+    assert post_sweep_reserve(Leaderboard("r2_score"), 3, 3600) == 12.0
