@@ -12,6 +12,7 @@ class drops, on average, for the rows of that class.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -25,6 +26,7 @@ from components.trial import class_labels, score_predictions, validation_predict
 # Enough rows and shuffles for a stable ranking at a few seconds' cost (each shuffle is one prediction of EXPLAIN_ROWS rows per column).
 EXPLAIN_ROWS = 1000
 EXPLAIN_REPEATS = 3
+_MIN_ROWS = 200
 
 
 @dataclass(frozen=True)
@@ -101,16 +103,30 @@ def explain_pipeline(
     seed: int = 0,
     max_rows: int = EXPLAIN_ROWS,
     n_repeats: int = EXPLAIN_REPEATS,
+    time_budget_s: float | None = None,
 ) -> Explanation:
     """Permutation importance of ``columns`` for a fitted pipeline, on up to ``max_rows`` rows of ``X``.
 
     Args:
         columns: The input columns to explain (the ones the pipeline reads).
         rows_from: Says which rows ``X`` holds, for the report ("training rows").
+        time_budget_s: Seconds it may take, about: one prediction is timed,
+            and fewer shuffles (down to one), then fewer rows (down to
+            ``_MIN_ROWS``), are used when columns x shuffles predictions would
+            take longer. The explanation says what was used.
     """
     X, y = _sample(X, y, max_rows, seed)
     if not columns:
         return Explanation(metric.name, {}, {}, {}, len(X), n_repeats, rows_from)
+    if time_budget_s is not None:
+        started = time.perf_counter()
+        pipeline.predict(X[columns])
+        per_prediction = max(time.perf_counter() - started, 1e-4)
+        predictions = time_budget_s / per_prediction  # that fit in the budget
+        n_repeats = int(max(1, min(n_repeats, predictions // len(columns))))
+        if len(columns) * n_repeats > predictions:  # one shuffle each is still too slow: fewer rows (cost is about linear in rows)
+            keep = max(_MIN_ROWS, int(len(X) * predictions / len(columns)))
+            X, y = _sample(X, y, keep, seed)
     classes = class_labels(y, metric.task)
     sign = 1.0 if metric.greater_is_better else -1.0
     with_classes = metric.task == "classification" and hasattr(pipeline, "predict_proba")

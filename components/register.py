@@ -213,14 +213,7 @@ def load_explanation(ref: ModelRef, tracking_uri: str) -> str:
     Raises:
         JidoError: the version was registered without one.
     """
-    import mlflow
-    from mlflow.tracking import MlflowClient
-
-    path = (MlflowClient(tracking_uri).get_model_version(ref.name, ref.version).tags or {}).get(_EXPLANATION_TAG)
-    if not path:
-        raise JidoError(f"{ref.uri} has no explanation (it was registered before jido explained its models); train again to get one")
-    mlflow.set_tracking_uri(tracking_uri)
-    return mlflow.artifacts.load_text(f"runs:/{ref.run_id}/{path}")
+    return _kept_text(ref, tracking_uri, _EXPLANATION_TAG, "no explanation (it was registered before jido explained its models)")
 
 
 def load_contract(ref: ModelRef, tracking_uri: str) -> DataContract:
@@ -229,14 +222,19 @@ def load_contract(ref: ModelRef, tracking_uri: str) -> DataContract:
     Raises:
         JidoError: the version was registered without one.
     """
+    return DataContract.from_json(_kept_text(ref, tracking_uri, _CONTRACT_TAG, "no data contract (it was registered before jido kept one)"))
+
+
+def _kept_text(ref: ModelRef, tracking_uri: str, tag: str, missing: str) -> str:
+    """A text artifact of the version's run, at the path its tag ``tag`` names."""
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    path = (MlflowClient(tracking_uri).get_model_version(ref.name, ref.version).tags or {}).get(_CONTRACT_TAG)
+    path = (MlflowClient(tracking_uri).get_model_version(ref.name, ref.version).tags or {}).get(tag)
     if not path:
-        raise JidoError(f"{ref.uri} has no data contract (it was registered before jido kept one); train again to get one")
+        raise JidoError(f"{ref.uri} has {missing}; train again to get one")
     mlflow.set_tracking_uri(tracking_uri)
-    return DataContract.from_json(mlflow.artifacts.load_text(f"runs:/{ref.run_id}/{path}"))
+    return mlflow.artifacts.load_text(f"runs:/{ref.run_id}/{path}")
 
 
 def load_pipeline(ref: ModelRef, tracking_uri: str) -> Pipeline:

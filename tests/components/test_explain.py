@@ -51,3 +51,14 @@ def test_the_explanation_round_trips_and_renders(planted):
     assert "| signal |" in text and "class c" in text and "AUC_weighted" in text
     assert importance_chart(found, "planted").startswith(b"\x89PNG")
     assert [row["column"] for row in found.rows(2)] == list(found.overall)[:2]
+
+
+def test_a_short_time_budget_cuts_shuffles_then_rows(planted):
+    X, y = planted
+    pipeline = build_pipeline("LogisticRegression", "classification", {"C": 1.0, "class_weight": None}, 0).fit(X, y)
+    metric = get_metric("accuracy")
+    hurried = explain_pipeline(pipeline, X, y, metric, list(X.columns), "training rows", time_budget_s=1e-6)
+    assert hurried.n_repeats == 1 and hurried.n_rows == 200
+    assert list(hurried.overall)[:2] in (["signal", "tier"], ["tier", "signal"])  # still the right columns on top
+    relaxed = explain_pipeline(pipeline, X, y, metric, list(X.columns), "training rows", time_budget_s=600)
+    assert relaxed.n_repeats == 3 and relaxed.n_rows == len(X)
