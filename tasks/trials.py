@@ -337,6 +337,9 @@ def portfolio(spec: ExperimentSpec, data: ExperimentData, with_gpu: bool, logger
     return plan.model_names, plan.overrides
 
 
+# Families a bayesian sweep of the default portfolio keeps tuning once their defaults ran.
+_FOCUS = 4
+
 # What follows the sweep inside experiment_timeout_hours besides refitting:
 # ensemble selection, logging and registering the model, its contract and
 # explanation, the scoring deployment (8-12 s measured on the 2-core machine).
@@ -423,6 +426,8 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
             # With a policy, trials report from the workers: the study then lives on the scheduler.
             storage=_scheduler_storage(client) if policy else None,
             overrides=overrides,
+            # Over jido's own portfolio, once each family's defaults ran, tune the leading families only.
+            focus=_FOCUS if spec.sweep.search_space is None else None,
         )
         n_trials = min(limits.iterations, planner.n_planned or limits.iterations)
         for result in planner.restore(store.finished()):
@@ -490,7 +495,8 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
 
         while True:
             now = time.monotonic()
-            if limits.experiment_timeout_hours:
+            if limits.experiment_timeout_hours and board.best() is not None:
+                # Time is kept back for refitting a champion once there is one; until then trials may use the whole budget.
                 deadline = budget_end - post_sweep_reserve(board, len(data.plan.folds), limits.experiment_timeout_hours * 3600)
             while len(running) < slots and now < deadline and (held or n_started < len(todo)):
                 if held is None:

@@ -136,6 +136,11 @@ class TrialPlanner:
             the workers when a pruner is set.
         overrides: Per family, parameters that replace its defaults (settings of the
             experiment, such as a deep text model's encoder); sampled values still win.
+        focus: Bayesian sampling after the fixed configurations picks among the
+            ``focus`` sub-spaces (families) with the best results so far only,
+            so the budget goes to tuning the families that lead rather than
+            to every family in turn (FLAML narrows its learners similarly).
+            None searches every sub-space throughout.
     """
 
     def __init__(
@@ -149,8 +154,12 @@ class TrialPlanner:
         pruner: optuna.pruners.BasePruner | None = None,
         storage: Any = None,
         overrides: dict[str, dict[str, Any]] | None = None,
+        focus: int | None = None,
     ):
         self.overrides = dict(overrides or {})
+        self.focus = focus if sampling == "bayesian" else None
+        self.greater_is_better = greater_is_better
+        self._best_by_subspace: dict[int, float] = {}
         self.subspaces = list(subspaces)
         self.task = task
         self.pruner = pruner
@@ -218,13 +227,35 @@ class TrialPlanner:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             trial = self.study.ask()
-            index = trial.suggest_categorical(_SUBSPACE_KEY, list(range(len(self.subspaces))))
+            leading = self._leading() if iteration >= len(self._fixed) else None
+            if leading is None:
+                index = trial.suggest_categorical(_SUBSPACE_KEY, list(range(len(self.subspaces))))
+            else:  # its own name per set of leaders: one parameter name, one distribution
+                index = trial.suggest_categorical(f"{_SUBSPACE_KEY}.among.{'+'.join(map(str, leading))}", leading)
             subspace = self.subspaces[index]
             model_name = trial.suggest_categorical(f"{index}.{_MODEL_KEY}", list(subspace.model_names))
             sampled = {name: dist.suggest(trial, _qualified(index, model_name, name)) for name, dist in subspace.params.items()}
         self._pending[iteration] = trial
         params = {**self._defaults(model_name), **sampled}
         return TrialConfig(iteration=iteration, model_name=model_name, params=params)
+
+    def _leading(self) -> list[int] | None:
+        """The ``focus`` sub-spaces with the best completed results, in index order; None when there is nothing to narrow."""
+        if not self.focus or len(self._best_by_subspace) <= self.focus:
+            return None
+        sign = 1.0 if self.greater_is_better else -1.0
+        ranked = sorted(self._best_by_subspace, key=lambda i: (-sign * self._best_by_subspace[i], i))
+        return sorted(ranked[: self.focus])
+
+    def _learn(self, params: dict[str, Any], result: TrialResult) -> None:
+        if result.status != "completed":
+            return
+        index = next((v for k, v in params.items() if k == _SUBSPACE_KEY or k.startswith(f"{_SUBSPACE_KEY}.among.")), None)
+        if index is None:
+            return
+        best = self._best_by_subspace.get(index)
+        if best is None or (result.metric > best if self.greater_is_better else result.metric < best):
+            self._best_by_subspace[index] = result.metric
 
     def reporter(self, iteration: int) -> StudyReporter | None:
         """What trial ``iteration`` reports its intermediate metrics to, when a policy is set."""
@@ -236,6 +267,7 @@ class TrialPlanner:
     def tell(self, result: TrialResult) -> optuna.trial.FrozenTrial:
         """Records a finished trial so the sampler can learn from it; returns it as a durable record."""
         trial = self._pending.pop(result.iteration)
+        self._learn(trial.params, result)
         if result.status == "completed":
             self.study.tell(trial, result.metric)
         elif result.status == "early_terminated":
@@ -247,4 +279,7 @@ class TrialPlanner:
     def restore(self, records: list[optuna.trial.FrozenTrial]) -> list[TrialResult]:
         """Loads the trials of an interrupted sweep, so sampling and pruning go on from them; returns their results."""
         self.study.add_trials(records)
-        return [trial_to_result(record) for record in records]
+        results = [trial_to_result(record) for record in records]
+        for record, result in zip(records, results):
+            self._learn(record.params, result)
+        return results

@@ -164,3 +164,29 @@ def test_failed_trials_are_told_as_failures():
     config = planner.ask(0)
     planner.tell(TrialResult(0, "KNN", config.params, "failed", None, 0.1, "boom"))
     assert planner.study.trials[0].state.name == "FAIL"
+
+
+def test_after_the_defaults_a_focused_sweep_tunes_only_the_leading_families():
+    families = ["LogisticRegression", "RandomForest", "KNN", "ExtremeRandomTrees", "SGD", "LinearSVM"]
+    score = {"LogisticRegression": 0.6, "RandomForest": 0.9, "KNN": 0.5, "ExtremeRandomTrees": 0.8, "SGD": 0.4, "LinearSVM": 0.7}
+    planner = TrialPlanner(portfolio_subspaces(families, "classification"), "classification", True, 0, "bayesian", defaults_first=True, focus=3)
+    configs = _run(planner, 40, metric=lambda c: score[c.model_name])
+    assert [name for name, _ in configs[:6]] == families  # every family's defaults first
+    assert {name for name, _ in configs[6:]} <= {"RandomForest", "ExtremeRandomTrees", "LinearSVM"}
+    assert len({name for name, _ in configs[6:]}) == 3  # and all three leaders get tuned
+    # Without focus (or with random sampling) every family stays in play.
+    wide = TrialPlanner(portfolio_subspaces(families, "classification"), "classification", True, 0, "random", defaults_first=True, focus=3)
+    assert len({name for name, _ in _run(wide, 40, metric=lambda c: score[c.model_name])[6:]}) > 3
+
+
+def test_a_resumed_focused_sweep_knows_the_leaders_again():
+    families = ["LogisticRegression", "RandomForest", "KNN"]
+    score = {"LogisticRegression": 0.6, "RandomForest": 0.9, "KNN": 0.5}
+    first = TrialPlanner(portfolio_subspaces(families, "classification"), "classification", True, 0, "bayesian", defaults_first=True, focus=1)
+    done = []
+    for i in range(3):
+        config = first.ask(i)
+        done.append(first.tell(TrialResult(i, config.model_name, config.params, "completed", score[config.model_name], 0.1)))
+    again = TrialPlanner(portfolio_subspaces(families, "classification"), "classification", True, 0, "bayesian", defaults_first=True, focus=1)
+    again.restore(done)
+    assert {again.ask(i).model_name for i in range(3, 8)} == {"RandomForest"}
