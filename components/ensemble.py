@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from components.metrics import Metric
+from components.metrics import TIE, Metric
 from components.trial import score_predictions
 
 ENSEMBLE_NAME = "VotingEnsemble"
@@ -56,10 +56,6 @@ def tiebreak(metric: Metric, y_true: np.ndarray, predictions: np.ndarray, classe
     from sklearn.metrics import log_loss
 
     return -float(log_loss(y_true, np.clip(predictions, 1e-15, 1.0), labels=classes))
-
-
-# Primary metrics closer than this count as tied.
-TIE = 1e-9
 
 
 class EnsembleCandidates:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from components.metrics import get_metric
+from components.metrics import TIE, get_metric
 from components.trial import TrialResult
 
 PROGRESS_HEADER = f"{'ITERATION':>9}   {'PIPELINE':<40} {'DURATION':>10} {'METRIC':>10} {'BEST':>10}"
@@ -15,10 +15,6 @@ PROGRESS_HEADER = f"{'ITERATION':>9}   {'PIPELINE':<40} {'DURATION':>10} {'METRI
 
 def _clock(seconds: float) -> str:
     return str(timedelta(seconds=round(seconds)))
-
-
-# Metrics closer than this tie.
-_TIE = 1e-9
 
 
 @dataclass
@@ -49,7 +45,7 @@ class Leaderboard:
         """Adds a finished trial; with ``wins_tie``, it is the best even when it only ties the best metric so far."""
         self.results.append(result)
         best = self._best.metric if self._best else None
-        if wins_tie and result.status == "completed" and (best is None or abs(result.metric - best) <= _TIE or self._metric.is_better(result.metric, best)):
+        if wins_tie and result.status == "completed" and (best is None or abs(result.metric - best) <= TIE or self._metric.is_better(result.metric, best)):
             self._best = result
         else:
             self._consider(result)

@@ -15,6 +15,10 @@ import numpy as np
 Task = Literal["classification", "regression"]
 
 
+# Metric values closer than this are a tie (several pipelines reaching an AUC of 1.0, up to rounding).
+TIE = 1e-9
+
+
 @dataclass(frozen=True)
 class Metric:
     """A primary metric.

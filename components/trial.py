@@ -61,13 +61,12 @@ def build_pipeline(model_name: str, task: Task, params: dict[str, Any], seed: in
     ``featurization: off`` (the parameter ``featurization``, which the
     experiment sets for every family) puts the columns through as they are.
     """
+    from components.featurize import NumericPassthrough
+
     family = get_family(model_name)
     model_params = {k: v for k, v in params.items() if k != "featurization"}
-    if params.get("featurization") == "off":
-        from components.featurize import NumericPassthrough
-
-        return Pipeline([("featurize", NumericPassthrough()), ("model", family.build(task, model_params, seed))])
-    return Pipeline([("featurize", family.featurizer(model_params)), ("model", family.build(task, model_params, seed))])
+    featurizer = NumericPassthrough() if params.get("featurization") == "off" else family.featurizer(model_params)
+    return Pipeline([("featurize", featurizer), ("model", family.build(task, model_params, seed))])
 
 
 def validation_predictions(pipeline: Pipeline, X: pd.DataFrame, task: Task, classes: np.ndarray | None) -> np.ndarray:
@@ -92,19 +91,21 @@ def score_predictions(metric: Metric, y_true: np.ndarray, predictions: np.ndarra
 
     The label is the argmax of the probabilities, as batch scoring predicts it.
     """
-    if metric.task == "classification" and predictions.ndim == 2 and not metric.needs_proba:
-        predictions = classes[np.argmax(predictions, axis=1)]
-    elif metric.needs_proba and predictions.ndim != 2:
+    if metric.needs_proba and predictions.ndim != 2:
         raise ValueError(f"{metric.name} needs class probabilities; this model gives labels only")
-    return metric.score(y_true, predictions, classes)
+    return metric.score(y_true, _metric_input(metric, predictions, classes), classes)
+
+
+def _metric_input(metric: Metric, predictions: np.ndarray, classes: np.ndarray | None) -> np.ndarray:
+    """Kept predictions as ``metric.score`` takes them: probabilities, or the most probable class for a label metric."""
+    if metric.task == "classification" and predictions.ndim == 2 and not metric.needs_proba:
+        return classes[np.argmax(predictions, axis=1)]
+    return predictions
 
 
 def predict_for_metric(pipeline: Pipeline, X: pd.DataFrame, metric: Metric, classes: np.ndarray | None) -> np.ndarray:
     """What ``metric.score`` takes: probabilities aligned to ``classes``, or labels (the argmax of the probabilities when there are any)."""
-    predictions = validation_predictions(pipeline, X, metric.task, classes)
-    if metric.task == "classification" and predictions.ndim == 2 and not metric.needs_proba:
-        return classes[np.argmax(predictions, axis=1)]
-    return predictions
+    return _metric_input(metric, validation_predictions(pipeline, X, metric.task, classes), classes)
 
 
 def class_labels(y: pd.Series, task: Task) -> np.ndarray | None:

@@ -10,8 +10,8 @@ import numpy as np
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from components.ensemble import ENSEMBLE_NAME, TIE, ensemble_pipeline, fold_segments, greedy_selection, tiebreak
-from components.metrics import get_metric
+from components.ensemble import ENSEMBLE_NAME, ensemble_pipeline, fold_segments, greedy_selection, tiebreak
+from components.metrics import TIE, get_metric
 from components.spec import ExperimentSpec
 from components.trial import TrialResult, build_pipeline, class_labels
 from tasks.data import ExperimentData
