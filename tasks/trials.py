@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -337,6 +338,9 @@ def portfolio(spec: ExperimentSpec, data: ExperimentData, with_gpu: bool, logger
     return plan.model_names, plan.overrides
 
 
+# Trials the recorder may be behind by before the sweep waits for it (~0.03-0.3 s each).
+_MAX_UNRECORDED = 16
+
 # Families a bayesian sweep of the default portfolio keeps tuning once their defaults ran.
 _FOCUS = 4
 
@@ -467,6 +471,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         # context) by a thread, at most every second or so.
         reporter_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jido-artifacts")
         recorded = []
+        unrecorded: deque = deque()  # trials sent to the recorder and not written yet
         last_report = [-math.inf, -math.inf]  # when the progress and the leaderboard artifacts were last written
 
         def report(progress: float, snapshot: list[TrialResult] | None) -> None:
@@ -484,6 +489,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
             if result.status == "failed":
                 logger.warning("trial %d (%s) failed: %s", result.iteration, config.model_name, (result.error or "").splitlines()[0])
             recorded.append(recorder.submit(record_trial, result, metric.name, config.describe(), durable))
+            unrecorded.append(recorded[-1])
             now, last = time.monotonic(), len(board.results) >= n_trials
             if last or now - last_report[0] >= _PROGRESS_EVERY_S:
                 table_due = last or now - last_report[1] >= _TABLE_EVERY_S
@@ -498,7 +504,11 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
             if limits.experiment_timeout_hours and board.best() is not None:
                 # Time is kept back for refitting a champion once there is one; until then trials may use the whole budget.
                 deadline = budget_end - post_sweep_reserve(board, len(data.plan.folds), limits.experiment_timeout_hours * 3600)
-            while len(running) < slots and now < deadline and (held or n_started < len(todo)):
+            while unrecorded and unrecorded[0].done():  # the recorder writes in order
+                unrecorded.popleft()
+            # A recorder far behind (MLflow on a loaded machine, trials of milliseconds)
+            # would make the run outlast its budget after the sweep: let it catch up first.
+            while len(running) < slots and now < deadline and len(unrecorded) < _MAX_UNRECORDED and (held or n_started < len(todo)):
                 if held is None:
                     iteration = todo[n_started]
                     n_started += 1
