@@ -13,7 +13,8 @@ groups of 100,000) is scored twice, side by side:
 - The same fitted pipeline's `predict` on the same rows already in memory
   (read before the clock starts): the raw model's speed.
 
-Run: .venv/bin/python -m benchmarks.score_throughput [--rows 5000000]
+Run: .venv/bin/python -m benchmarks.score_throughput [--rows 5000000] [--workers N]
+(``--workers 2`` scores the input's partitions on a LocalCluster of 2 workers.)
 Also times the same flow in this (warm) process, after a first small run has
 paid for imports and Prefect's temporary API: the per-row path alone.
 
@@ -50,28 +51,37 @@ def generate(n_rows: int, seed: int):
     return frame
 
 
-def peak_rss_of(command: list[str], env: dict[str, str], cwd: str) -> tuple[float, float, subprocess.CompletedProcess]:
-    """Runs ``command``; returns its wall seconds and peak resident memory (bytes, the process itself, sampled)."""
+def peak_rss_of(command: list[str], env: dict[str, str], cwd: str) -> tuple[float, float, float, subprocess.CompletedProcess]:
+    """Runs ``command``; returns its wall seconds, its peak resident memory and that of it with its child processes
+    (Dask workers it started) together, in bytes, sampled every 50 ms."""
     import psutil
 
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     watched = psutil.Process(process.pid)
-    peak = 0
+    peak = peak_tree = 0
     while process.poll() is None:
         try:
-            peak = max(peak, watched.memory_info().rss)
+            own = watched.memory_info().rss
+            children = 0
+            for child in watched.children(recursive=True):
+                try:
+                    children += child.memory_info().rss
+                except psutil.NoSuchProcess:
+                    pass
+            peak, peak_tree = max(peak, own), max(peak_tree, own + children)
         except psutil.NoSuchProcess:
             break
         time.sleep(0.05)
     stdout, stderr = process.communicate()
-    return time.perf_counter() - started, peak, subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    return time.perf_counter() - started, peak, peak_tree, subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--iterations", type=int, default=6, help="trials of the training experiment")
+    parser.add_argument("--workers", type=int, default=None, help="jido score --workers (default: jido chooses; 1 = one process)")
     args = parser.parse_args()
     folder = scratch_environment("jido-score-throughput-")
 
@@ -91,7 +101,8 @@ def main() -> None:
     print(f"input: {args.rows:,} rows x {N_NUMERIC + len(CATEGORIES)} columns, {big.stat().st_size / 2**20:.0f} MiB of Parquet", flush=True)
 
     command = [sys.executable, "-m", "deployments.cli", "score", "models:/throughput@champion", "--input", str(big), "--output", "scored.parquet"]
-    jido_seconds, peak, scored = peak_rss_of(command, env, folder)
+    command += ["--workers", str(args.workers)] if args.workers else []
+    jido_seconds, peak, peak_tree, scored = peak_rss_of(command, env, folder)
     if scored.returncode:
         raise SystemExit(scored.stderr[-3000:])
     print(scored.stdout.strip().splitlines()[-1], flush=True)
@@ -105,7 +116,7 @@ def main() -> None:
     pq.write_table(pq.ParquetFile(big).read_row_group(0).slice(0, 100), Path(folder) / "small.parquet")
     score("models:/throughput@champion", str(Path(folder) / "small.parquet"), str(Path(folder) / "small-scored.parquet"))
     started = time.perf_counter()
-    score("models:/throughput@champion", str(big), str(Path(folder) / "warm-scored.parquet"))
+    score("models:/throughput@champion", str(big), str(Path(folder) / "warm-scored.parquet"), workers=args.workers)
     warm_seconds = time.perf_counter() - started
 
     from components.register import load_pipeline, resolve_model
@@ -118,7 +129,8 @@ def main() -> None:
 
     jido_rate, warm_rate, raw_rate = args.rows / jido_seconds, args.rows / warm_seconds, args.rows / raw_seconds
     print(f"model: {type(pipeline[-1]).__name__}")
-    print(f"jido score (whole command): {jido_seconds:.1f} s, {jido_rate:,.0f} rows/s, peak memory {peak / 2**30:.2f} GiB")
+    print(f"jido score --workers {args.workers or 'auto'} (whole command): {jido_seconds:.1f} s, {jido_rate:,.0f} rows/s, "
+          f"peak memory {peak / 2**30:.2f} GiB (with its Dask workers {peak_tree / 2**30:.2f} GiB)")
     print(f"jido-score flow in a warm process: {warm_seconds:.1f} s, {warm_rate:,.0f} rows/s (ratio to raw {warm_rate / raw_rate:.3f})")
     print(f"raw pipeline.predict in memory: {raw_seconds:.1f} s, {raw_rate:,.0f} rows/s")
     print(f"ratio (whole command / raw) {jido_rate / raw_rate:.3f}")

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import glob
 import os
-from contextlib import contextmanager
 import queue
+import shutil
 import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, TypeVar
+from typing import Iterable, Iterator, Sequence, TypeVar
 
 import pandas as pd
 
@@ -44,6 +45,63 @@ class InputFiles:
 
     files: tuple[Path, ...]
     skipped: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Part of the input scored as one piece: a whole file, or a run of a Parquet file's row groups.
+
+    Attributes:
+        first_row: The file's row (0-based) the partition starts at, for messages.
+        n_rows: Rows it holds, when known from a Parquet footer.
+    """
+
+    path: Path
+    row_groups: tuple[int, ...] | None = None
+    first_row: int = 0
+    n_rows: int | None = None
+
+    def __str__(self) -> str:
+        if self.row_groups is None:
+            return str(self.path)
+        return f"{self.path}, rows {self.first_row + 1}-{self.first_row + (self.n_rows or 0)}"
+
+
+def partitions(files: Sequence[Path], partition_rows: int) -> list[Partition]:
+    """The input split for parallel scoring: Parquet files into runs of whole row groups of about ``partition_rows``, CSV files whole.
+
+    A CSV file is not split: a byte range cannot be cut at a row boundary
+    safely when quoted values hold line breaks.
+
+    Raises:
+        JidoError: a Parquet footer cannot be read.
+    """
+    import pyarrow.parquet as pq
+
+    found = []
+    for path in files:
+        table_columns(path)  # an empty or unreadable file is named as scoring names it
+        if table_format(path) != "parquet":
+            found.append(Partition(path))
+            continue
+        with _read_errors(path):
+            metadata = pq.ParquetFile(path).metadata
+        groups, start, rows = [], 0, 0
+        for group in range(metadata.num_row_groups):
+            groups.append(group)
+            rows += metadata.row_group(group).num_rows
+            if rows >= partition_rows:
+                found.append(Partition(path, tuple(groups), start, rows))
+                groups, start, rows = [], start + rows, 0
+        if groups or not found or found[-1].path != path:
+            found.append(Partition(path, tuple(groups), start, rows))
+    return found
+
+
+def input_rows(parts: Sequence[Partition]) -> int | None:
+    """Rows of the input, when every part's count is known (Parquet); else None."""
+    counts = [p.n_rows for p in parts]
+    return None if any(c is None for c in counts) else sum(counts)
 
 
 def _is_hidden(path: Path) -> bool:
@@ -108,8 +166,10 @@ def table_columns(path: Path) -> list[str]:
         return [str(name) for name in pd.read_csv(path, nrows=0).columns]
 
 
-def read_batches(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
+def read_batches(path: Path, batch_rows: int = BATCH_ROWS, row_groups: Sequence[int] | None = None) -> Iterator[pd.DataFrame]:
     """Yields ``path``'s rows in order, at most ``batch_rows`` at a time, with string column names.
+
+    ``row_groups`` reads only those row groups of a Parquet file.
 
     Raises:
         JidoError: the file is truncated, corrupt or not valid UTF-8 text (possibly after some batches).
@@ -121,7 +181,7 @@ def read_batches(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFr
             # pre_buffer (pyarrow's default) keeps every row group it has read cached until the file is closed:
             # memory grew by the whole input (0.7 GB per 4 million rows here). Without it memory stays flat, and reads are no slower.
             reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
-            for batch in reader.iter_batches(batch_size=batch_rows):
+            for batch in reader.iter_batches(batch_size=batch_rows, row_groups=None if row_groups is None else list(row_groups)):
                 frame = batch.to_pandas()
                 frame.columns = [str(c) for c in frame.columns]
                 yield frame
@@ -144,8 +204,9 @@ class AtomicTableWriter:
     one that cannot be cast is refused, naming the column.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, make_folders: bool = True):
         self.path = Path(path)
+        self.make_folders = make_folders
         self.format = table_format(self.path)
         self.n_rows = 0
         self._temporary: Path | None = None
@@ -156,8 +217,9 @@ class AtomicTableWriter:
 
     def _open(self) -> None:
         # Folders this writer creates are removed again by discard(), so a failed run leaves no empty rejected/.
-        self._created = [p for p in [self.path.parent, *self.path.parent.parents] if not p.exists()]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.make_folders:
+            self._created = [p for p in [self.path.parent, *self.path.parent.parents] if not p.exists()]
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent)
         os.close(handle)
         self._temporary = Path(temporary)
@@ -169,7 +231,7 @@ class AtomicTableWriter:
         if self._columns is None:
             self._columns = list(frame.columns)
         elif list(frame.columns) != self._columns:
-            frame = frame[_same_columns(list(frame.columns), self._columns)]
+            frame = frame[same_columns(list(frame.columns), self._columns)]
         if self.format == "csv":
             if self._csv is None:
                 self._csv = open(self._temporary, "w", newline="", encoding="utf-8")
@@ -191,6 +253,43 @@ class AtomicTableWriter:
         if not table.schema.equals(schema):
             table = _conform(table, schema)
         self._parquet.write_table(table)
+
+    def append_file(self, part: Path, n_rows: int) -> None:
+        """Appends a finished table of the same format and columns (a partition scored elsewhere) holding ``n_rows`` rows.
+
+        Parquet is copied a record batch at a time; CSV byte for byte, less its header once this table has one.
+        """
+        if self._temporary is None:
+            self._open()
+        if self.format == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            for batch in pq.ParquetFile(part, pre_buffer=False, buffer_size=1 << 20).iter_batches(batch_size=BATCH_ROWS):
+                table = pa.Table.from_batches([batch])
+                if self._parquet is None:
+                    self._columns = list(table.schema.names)
+                    self._parquet = pq.ParquetWriter(self._temporary, table.schema)
+                elif table.schema.names != self._columns:
+                    table = table.select(same_columns(list(table.schema.names), self._columns))
+                if not table.schema.equals(self._parquet.schema):
+                    table = _conform(table, self._parquet.schema)
+                self._parquet.write_table(table)
+        else:
+            columns = [str(c) for c in pd.read_csv(part, nrows=0).columns]
+            header = pd.DataFrame(columns=columns).to_csv(index=False).encode("utf-8")
+            with open(part, "rb") as source:
+                if self._csv is None:
+                    self._columns = columns
+                    self._csv = open(self._temporary, "w", newline="", encoding="utf-8")
+                else:
+                    if columns != self._columns:
+                        same_columns(columns, self._columns)  # names the difference
+                        raise JidoError("input files list the same columns in different orders; give every file one column order, or score to .parquet")
+                    source.seek(len(header))
+                self._csv.flush()
+                shutil.copyfileobj(source, self._csv.buffer, length=1 << 20)
+        self.n_rows += n_rows
 
     def _close(self) -> None:
         if self._csv is not None:
@@ -236,7 +335,7 @@ class AtomicTableWriter:
         self.discard()
 
 
-def _same_columns(given: list[str], first: list[str]) -> list[str]:
+def same_columns(given: list[str], first: list[str]) -> list[str]:
     """``first``, the column order of the table's first batch, when ``given`` holds the same columns."""
     missing, extra = [c for c in first if c not in given], [c for c in given if c not in first]
     if missing or extra:
@@ -341,6 +440,28 @@ class WriteBehind:
             self._thread.join()
         if self._error is not None:
             raise self._error
+
+
+@contextmanager
+def staging_folder(output: str | Path) -> Iterator[Path]:
+    """A hidden folder beside ``output`` for the partitions of a scoring run; removed afterwards, whatever happens.
+
+    It sits beside the output so that workers sharing the output's file
+    system can write there. A killed run leaves only a hidden ``.NAME.*.parts`` folder.
+    """
+    output = Path(output)
+    created = [p for p in [output.parent, *output.parent.parents] if not p.exists()]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".parts", dir=output.parent))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        for parent in created:  # innermost first; kept when the output was written there
+            try:
+                parent.rmdir()
+            except OSError:
+                break
 
 
 def write_table_atomic(frame: pd.DataFrame, path: str | Path) -> Path:

@@ -98,6 +98,11 @@ class DriftCounter:
             else:
                 self.counts[name] += category_bins(frame[name], bins)
 
+    def merge(self, other: "DriftCounter") -> None:
+        """Adds the counts of ``other``, a counter of the same profiles over other rows."""
+        for name, counts in other.counts.items():
+            self.counts[name] += counts
+
     def result(self) -> list[FeatureDrift]:
         """Each profiled column that saw values, most drifted first."""
         drifts = []

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from components.batches import BATCH_ROWS, AtomicTableWriter, WriteBehind, prefetched, read_batches, table_columns
+from components.batches import (
+    BATCH_ROWS, AtomicTableWriter, Partition, WriteBehind, prefetched, read_batches, same_columns, staging_folder, table_columns,
+)
 from components.contract import DataContract
 from components.drift import DriftCounter, FeatureDrift
 from components.errors import InputProblems, JidoError
@@ -167,6 +170,128 @@ def _text_as_trained(scored: pd.DataFrame, contract: DataContract) -> pd.DataFra
 # Drift is measured on an even sample of at most about this many rows per batch: plenty for a decile share, a fifth of the cost.
 DRIFT_ROWS_PER_BATCH = 20_000
 
+# Rows of a partition scored on a Dask worker: a run of whole Parquet row groups of at least this many rows.
+# Large enough that a partition's fixed costs (a task, two part files, their merge) vanish, small enough for load balance.
+PARTITION_ROWS = 500_000
+
+
+@dataclass
+class ScoreTally:
+    """What scoring some batches found: rows read, scored and set aside, predictions, reasons and drift counts.
+
+    Tallies of partitions scored apart add up (:meth:`merge`) to the run's.
+    A partition scored on a worker hands back a problem of the whole input
+    as ``problem`` rather than raising it, so the worker logs no traceback for a user's error.
+    """
+
+    drift: DriftCounter
+    n_in: int = 0
+    n_scored: int = 0
+    n_rejected: int = 0
+    predictions: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)
+    problem: str | None = None
+
+    def merge(self, other: "ScoreTally") -> None:
+        self.n_in += other.n_in
+        self.n_scored += other.n_scored
+        self.n_rejected += other.n_rejected
+        self.predictions.update(other.predictions)
+        self.reasons.update(other.reasons)
+        self.drift.merge(other.drift)
+
+
+def _score_batches(
+    pipeline: Pipeline,
+    contract: DataContract,
+    part: Partition,
+    batches: Iterable[pd.DataFrame],
+    scored_out: WriteBehind,
+    rejected_out: AtomicTableWriter,
+    tally: ScoreTally,
+    model_name: str,
+    model_version: str,
+    scored_at: datetime,
+    columns: list[str] | None = None,
+) -> None:
+    """Checks each batch against ``contract``, scores the rows that keep it and sets aside the others, counting into ``tally``.
+
+    ``columns`` puts every batch's columns in that order (the first file's), so that partitions written apart fit one table.
+
+    Raises:
+        JidoError: a batch has a problem of the whole input (named with the file and its rows).
+    """
+    row = part.first_row
+    for frame in batches:
+        row += len(frame)
+        tally.n_in += len(frame)
+        problems = table_problems(frame, contract)
+        if problems:
+            where = f"{part.path}, rows {row - len(frame) + 1}-{row}"
+            raise JidoError(f"input cannot be scored with {model_name} version {model_version} ({where}):\n  - " + "\n  - ".join(problems))
+        if columns is not None and list(frame.columns) != columns:
+            frame = frame[same_columns(list(frame.columns), columns)]
+        checked = check_rows(frame, contract)
+        if len(checked.rejected):
+            tally.reasons.update(top_reasons(checked.rejected, limit=None))
+            tally.n_rejected += len(checked.rejected)
+            rejected_out.write(checked.rejected.astype("string"))
+        if len(checked.accepted):
+            tally.drift.add(checked.accepted.iloc[:: max(1, len(checked.accepted) // DRIFT_ROWS_PER_BATCH)])
+            scored = score_frame(pipeline, checked.accepted, model_name, model_version, scored_at)
+            if hasattr(pipeline, "classes_"):
+                tally.predictions.update(scored["prediction"].astype(str).value_counts().to_dict())
+            tally.n_scored += len(scored)
+            scored_out.write(_text_as_trained(scored, contract))
+
+
+def _missing_columns(files: Sequence[Path], contract: DataContract, model_name: str, model_version: str) -> None:
+    """Raises a JidoError naming every file that lacks a column the contract requires (read from headers and footers only)."""
+    problems = []
+    for path in files:
+        missing = [c for c in table_problems(pd.DataFrame(columns=table_columns(path)), contract) if c.startswith("missing")]
+        problems += [f"{path}: {problem}" for problem in missing]
+    if problems:
+        raise JidoError(f"input cannot be scored with {model_name} version {model_version}:\n  - " + "\n  - ".join(problems))
+
+
+def _source(files: Sequence[Path]) -> str:
+    return str(files[0]) if len(files) == 1 else f"{len(files)} files from {files[0].parent}"
+
+
+def _finish(
+    tally: ScoreTally,
+    scored_out: AtomicTableWriter,
+    rejected_out: AtomicTableWriter,
+    files: Sequence[Path],
+    output: Path,
+    model_name: str,
+    model_version: str,
+    scored_at: datetime,
+    max_rejected_fraction: float,
+) -> ScoreSummary:
+    """Commits the output and the rejected rows when the run may stand; else raises and leaves neither."""
+    source = _source(files)
+    if tally.n_in == 0:
+        raise JidoError(f"{source} has a header but no rows; give at least one row of data")
+    if tally.n_rejected > max_rejected_fraction * tally.n_in or scored_out.n_rows == 0:
+        reasons = "; ".join(f"{reason} ({count} rows)" for reason, count in tally.reasons.most_common(5))
+        raise JidoError(
+            f"{tally.n_rejected} of {tally.n_in} rows of {source} break the data contract of {model_name} version {model_version}, more than "
+            f"max_rejected_fraction ({max_rejected_fraction:g}); nothing was written. Reasons: {reasons}"
+        )
+    quarantine = rejected_path(output)
+    if tally.n_rejected:
+        rejected_out.commit()
+    else:
+        quarantine.unlink(missing_ok=True)  # from an earlier run to this output: this run rejected nothing
+    scored_out.commit()
+    return ScoreSummary(
+        model_name, model_version, source, str(output), scored_out.n_rows, dict(tally.predictions.most_common(20)),
+        tally.n_rejected, str(quarantine) if tally.n_rejected else None, dict(tally.reasons.most_common(5)), tally.n_in, len(files),
+        scored_at.isoformat(), tuple(tally.drift.result()),
+    )
+
 
 def score_files(
     pipeline: Pipeline,
@@ -191,59 +316,131 @@ def score_files(
         JidoError: the input cannot be scored, naming each problem.
     """
     output = Path(output)
-    source = str(files[0]) if len(files) == 1 else f"{len(files)} files from {files[0].parent}"
-    problems = []
-    for path in files:
-        missing = [c for c in table_problems(pd.DataFrame(columns=table_columns(path)), contract) if c.startswith("missing")]
-        problems += [f"{path}: {problem}" for problem in missing]
-    if problems:
-        raise JidoError(f"input cannot be scored with {model_name} version {model_version}:\n  - " + "\n  - ".join(problems))
-    quarantine = rejected_path(output)
-    drift = DriftCounter(contract.drift_profiles())
-    predictions: Counter[str] = Counter()
-    reason_counts: Counter[str] = Counter()
-    n_in = 0
-    with AtomicTableWriter(output) as scored_out, AtomicTableWriter(quarantine) as rejected_out:
+    _missing_columns(files, contract, model_name, model_version)
+    tally = ScoreTally(DriftCounter(contract.drift_profiles()))
+    with AtomicTableWriter(output) as scored_out, AtomicTableWriter(rejected_path(output)) as rejected_out:
         behind = WriteBehind(scored_out)
         try:
             for path in files:
-                for frame in prefetched(read_batches(path, batch_rows)):
-                    n_in += len(frame)
-                    problems = table_problems(frame, contract)
-                    if problems:
-                        where = f"{path}, rows {n_in - len(frame) + 1}-{n_in}" if len(files) == 1 else f"{path}"
-                        raise JidoError(f"input cannot be scored with {model_name} version {model_version} ({where}):\n  - " + "\n  - ".join(problems))
-                    checked = check_rows(frame, contract)
-                    if len(checked.rejected):
-                        reason_counts.update(top_reasons(checked.rejected, limit=None))
-                        rejected_out.write(checked.rejected.astype("string"))
-                    if len(checked.accepted):
-                        drift.add(checked.accepted.iloc[:: max(1, len(checked.accepted) // DRIFT_ROWS_PER_BATCH)])
-                        scored = score_frame(pipeline, checked.accepted, model_name, model_version, scored_at)
-                        if hasattr(pipeline, "classes_"):
-                            predictions.update(scored["prediction"].astype(str).value_counts().to_dict())
-                        behind.write(_text_as_trained(scored, contract))
+                batches = prefetched(read_batches(path, batch_rows))
+                _score_batches(pipeline, contract, Partition(path), batches, behind, rejected_out, tally, model_name, model_version, scored_at)
         finally:
             behind.drain()
-        n_rejected = rejected_out.n_rows
-        if n_in == 0:
-            raise JidoError(f"{source} has a header but no rows; give at least one row of data")
-        if n_rejected > max_rejected_fraction * n_in or scored_out.n_rows == 0:
-            reasons = "; ".join(f"{reason} ({count} rows)" for reason, count in reason_counts.most_common(5))
-            raise JidoError(
-                f"{n_rejected} of {n_in} rows of {source} break the data contract of {model_name} version {model_version}, more than "
-                f"max_rejected_fraction ({max_rejected_fraction:g}); nothing was written. Reasons: {reasons}"
+        return _finish(tally, scored_out, rejected_out, files, output, model_name, model_version, scored_at, max_rejected_fraction)
+
+
+def score_partition(
+    pipeline: Pipeline,
+    contract: DataContract,
+    part: Partition,
+    scored_part: Path,
+    rejected_part: Path,
+    columns: list[str],
+    model_name: str,
+    model_version: str,
+    scored_at: datetime,
+    batch_rows: int = BATCH_ROWS,
+) -> ScoreTally:
+    """Scores one partition into its own part files (each written only when it has rows), on whatever process runs it.
+
+    A problem of the whole input comes back as the tally's ``problem``, with no part file written.
+    """
+    tally = ScoreTally(DriftCounter(contract.drift_profiles()))
+    # The run's staging folder is not made again here: once a failed run has removed it, a partition still running leaves nothing.
+    with AtomicTableWriter(scored_part, make_folders=False) as scored_out, AtomicTableWriter(rejected_part, make_folders=False) as rejected_out:
+        behind = WriteBehind(scored_out)
+        try:
+            batches = prefetched(read_batches(part.path, batch_rows, part.row_groups))
+            _score_batches(pipeline, contract, part, batches, behind, rejected_out, tally, model_name, model_version, scored_at, columns)
+            behind.drain()
+        except JidoError as problem:
+            behind.drain()
+            return ScoreTally(tally.drift, problem=str(problem))
+        for writer in (scored_out, rejected_out):
+            if writer.n_rows:
+                writer.commit()
+    return tally
+
+
+def _partition_tally(future, part: Partition) -> ScoreTally:
+    """A finished partition's tally; a worker that died scoring it is a problem of the run, named by the partition."""
+    try:
+        return future.result()
+    except Exception as error:  # the worker died (out of memory, a crash) or was lost
+        return ScoreTally(DriftCounter([]), problem=f"scoring {part} failed on its Dask worker: {type(error).__name__}: {error}")
+
+
+def score_files_on_cluster(
+    client,
+    pipeline: Pipeline,
+    contract: DataContract,
+    parts: Sequence[Partition],
+    output: Path,
+    model_name: str,
+    model_version: str,
+    scored_at: datetime,
+    max_rejected_fraction: float,
+    batch_rows: int = BATCH_ROWS,
+) -> ScoreSummary:
+    """:func:`score_files`, with the partitions scored in parallel on the Dask cluster of ``client``.
+
+    The model and contract go to every worker once. Each worker writes its
+    partition's scored and rejected rows to part files in a hidden folder
+    beside ``output`` (so workers must share the input's and the output's file
+    system); this process appends them in input order as they finish, into
+    the same atomic writers as :func:`score_files`. The output holds the same
+    rows in the same order, and the run fails, leaving nothing, on the same
+    problems, raised as soon as any partition finds one.
+
+    Raises:
+        JidoError: the input cannot be scored, or a worker died scoring a partition.
+    """
+    from distributed import as_completed
+
+    output = Path(output)
+    files = list(dict.fromkeys(p.path for p in parts))
+    _missing_columns(files, contract, model_name, model_version)
+    columns = table_columns(files[0])
+    suffix = output.suffix.lower()
+    tally = ScoreTally(DriftCounter(contract.drift_profiles()))
+    with staging_folder(output) as staging, AtomicTableWriter(output) as scored_out, AtomicTableWriter(rejected_path(output)) as rejected_out:
+        shared_pipeline, shared_contract = client.scatter([pipeline, contract], broadcast=True, hash=False)
+        paths = [(staging / f"scored-{i:06d}{suffix}", staging / f"rejected-{i:06d}{suffix}") for i in range(len(parts))]
+        futures = [
+            client.submit(
+                score_partition, shared_pipeline, shared_contract, part, scored, rejected, columns, model_name, model_version, scored_at, batch_rows,
+                pure=False, key=f"jido-score-{i}-{uuid.uuid4().hex}",
             )
-        reasons = dict(reason_counts.most_common(5))
-        if n_rejected:
-            rejected_out.commit()
-        else:
-            quarantine.unlink(missing_ok=True)  # from an earlier run to this output: this run rejected nothing
-        scored_out.commit()
-    return ScoreSummary(
-        model_name, model_version, source, str(output), scored_out.n_rows, dict(predictions.most_common(20)),
-        n_rejected, str(quarantine) if n_rejected else None, reasons, n_in, len(files), scored_at.isoformat(), tuple(drift.result()),
-    )
+            for i, (part, (scored, rejected)) in enumerate(zip(parts, paths))
+        ]
+        index = {future.key: i for i, future in enumerate(futures)}
+        finished: dict[int, ScoreTally] = {}
+        appended = 0
+        try:
+            for future in as_completed(futures):
+                i = index[future.key]
+                finished[i] = _partition_tally(future, parts[i])
+                if finished[i].problem:
+                    # The first problem in input order, as scoring in one process would name it: later partitions are
+                    # dropped, earlier ones still running are waited for.
+                    client.cancel(futures[i + 1:])
+                    earlier = [_partition_tally(f, parts[j]) for j, f in enumerate(futures[:i]) if j not in finished]
+                    raise JidoError(next(t.problem for t in [*earlier, finished[i]] if t.problem))
+                while appended in finished:  # in input order, while later partitions are still being scored
+                    done = finished.pop(appended)
+                    scored, rejected = paths[appended]
+                    if done.n_scored:
+                        scored_out.append_file(scored, done.n_scored)
+                    if done.n_rejected:
+                        rejected_out.append_file(rejected, done.n_rejected)
+                    tally.merge(done)
+                    appended += 1
+        finally:
+            client.cancel(futures)
+        return _finish(tally, scored_out, rejected_out, files, output, model_name, model_version, scored_at, max_rejected_fraction)
 
 
-__all__ = ["ScoreSummary", "predict", "records_frame", "rejected_path", "required_columns", "score_files", "score_frame", "score_records"]
+__all__ = [
+    "PARTITION_ROWS", "ScoreSummary", "ScoreTally", "predict", "records_frame", "rejected_path",
+    "required_columns", "score_files", "score_files_on_cluster", "score_frame", "score_partition", "score_records",
+]

@@ -83,6 +83,12 @@ class Scoring(_Strict):
     max_rejected_fraction: float = Field(
         0.1, ge=0, le=1, description="Share of input rows that may break the model's data contract (set aside in rejected/) before a run fails."
     )
+    workers: int | None = Field(
+        None, ge=1, le=1024,
+        description="Local Dask workers that score a large input's partitions in parallel; 1 scores in one process. "
+        "Default: a LocalCluster for a million rows or more on 4 or more cores.",
+    )
+    address: str | None = Field(None, description="An existing Dask scheduler to score partitions on; its workers must see input and output.")
 
 
 class Retraining(_Strict):

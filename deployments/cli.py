@@ -53,7 +53,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from flows.score import score
 
     _install_user_error_filter()
-    summary = score(args.model_uri, args.input, args.output, args.max_rejected_fraction)
+    summary = score(args.model_uri, args.input, args.output, args.max_rejected_fraction, args.workers, args.address)
     print(f"scored {summary.n_rows} of {summary.n_rows_in} rows with {summary.model_name} version {summary.model_version} -> {summary.output_path}")
     if summary.n_rejected:
         reasons = "; ".join(f"{reason} ({count})" for reason, count in summary.rejected_reasons.items())
@@ -176,6 +176,12 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument(
         "--max-rejected-fraction", type=float, default=0.1, help="share of rows that may break the data contract before the run fails (default 0.1)"
     )
+    score.add_argument(
+        "--workers", type=int, default=None,
+        help="local Dask workers scoring a large input's partitions in parallel; 1 scores in this process "
+        "(default: chosen by input size and cores)",
+    )
+    score.add_argument("--address", default=None, help="score the partitions on the Dask scheduler at this address (workers must see the files)")
     score.set_defaults(run=_cmd_score)
 
     models = commands.add_parser("models", help="list registered models, versions, aliases and metrics")

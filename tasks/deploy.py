@@ -26,6 +26,10 @@ def scoring_deployment(spec: ExperimentSpec) -> RunnerDeployment:
     parameters = {"model_uri": f"models:/{spec.name}@{CHAMPION_ALIAS}", "max_rejected_fraction": spec.scoring.max_rejected_fraction}
     if spec.scoring.input:
         parameters |= {"input": spec.scoring.input, "output": spec.scoring.output}
+    if spec.scoring.workers:
+        parameters["workers"] = spec.scoring.workers
+    if spec.scoring.address:
+        parameters["address"] = spec.scoring.address
     return flow.to_deployment(
         name=scoring_deployment_name(spec),
         cron=spec.scoring.schedule,

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from components.batches import resolve_input
+from components.batches import Partition, input_rows, partitions, resolve_input
 from components.contract import DataContract
 from components.data import table_format
 from components.errors import JidoError
 from components.register import load_contract, load_pipeline, resolve_model
-from components.score import ScoreSummary, score_files
+from components.score import PARTITION_ROWS, ScoreSummary, score_files, score_files_on_cluster
+from components.spec import Compute
+from tasks.cluster import compute_client
 from tasks.settings import task_logger, tracking_uri
+
+# Below this input size a cluster's start (seconds) costs more than it saves; above it, and with
+# cores to spare beyond what one model's own threads use, partitions are scored on a LocalCluster.
+PARALLEL_MIN_ROWS = 1_000_000
+PARALLEL_MIN_CSV_BYTES = 256 << 20
+PARALLEL_MIN_CORES = 4
 
 
 def scoring_time() -> datetime:
@@ -29,20 +40,51 @@ def scoring_time() -> datetime:
     return (expected or datetime.now(timezone.utc)).astimezone(timezone.utc)
 
 
+def parallel_plan(files: Sequence[Path], workers: int | None, address: str | None) -> tuple[list[Partition], int] | None:
+    """The partitions to score on a cluster and the local workers to start for them, or None to score in this process.
+
+    ``address`` (an existing scheduler) or ``workers`` >= 2 ask for a cluster;
+    ``workers`` = 1 asks for none. Left to jido, a cluster is used for an
+    input of at least ``PARALLEL_MIN_ROWS`` rows (or ``PARALLEL_MIN_CSV_BYTES``
+    of CSV) on a machine of ``PARALLEL_MIN_CORES`` cores or more: on fewer,
+    the model's own threads (gradient boosting predicts on every core) leave
+    nothing for more processes to gain. An input of one partition is scored here.
+    """
+    if workers == 1 and not address:
+        return None
+    cores = os.cpu_count() or 1
+    if workers is None and not address and cores < PARALLEL_MIN_CORES:
+        return None
+    parts = partitions(files, PARTITION_ROWS)
+    if len(parts) < 2:
+        return None
+    if workers is None and not address:
+        rows = input_rows(parts)
+        large = rows >= PARALLEL_MIN_ROWS if rows is not None else sum(p.path.stat().st_size for p in parts) >= PARALLEL_MIN_CSV_BYTES
+        if not large:
+            return None
+    return parts, min(workers or cores, len(parts))
+
+
 @task(name="score-file", cache_policy=NO_CACHE)
-def score_file(model_uri: str, input: str, output: str, max_rejected_fraction: float = 0.1) -> ScoreSummary:
+def score_file(
+    model_uri: str, input: str, output: str, max_rejected_fraction: float = 0.1, workers: int | None = None, address: str | None = None
+) -> ScoreSummary:
     """Resolves the model, checks ``input`` against its data contract batch by batch, and writes ``output`` atomically.
 
     ``input`` is a CSV or Parquet file, a folder of them, or a glob. Rows that
     break the contract go to ``rejected/`` beside the output with their reason.
     Problems of the whole input, or more rejected rows than
-    ``max_rejected_fraction``, fail the run and write nothing.
+    ``max_rejected_fraction``, fail the run and write nothing. A large input
+    is scored in partitions on a Dask cluster (see :func:`parallel_plan`).
     """
     logger = task_logger()
     uri = tracking_uri()
     table_format(output)  # refuse an unsupported output format before any work
     if not 0 <= max_rejected_fraction <= 1:
         raise JidoError(f"max_rejected_fraction must be between 0 and 1; got {max_rejected_fraction}")
+    if workers is not None and workers < 1:
+        raise JidoError(f"workers must be 1 or more (1 scores in this process); got {workers}")
     ref = resolve_model(model_uri, uri)
     found = resolve_input(input)
     if found.skipped:
@@ -53,7 +95,15 @@ def score_file(model_uri: str, input: str, output: str, max_rejected_fraction: f
         logger.warning("%s; its input is scored without checks", missing)
         contract = DataContract(())
     pipeline = load_pipeline(ref, uri)
-    summary = score_files(pipeline, contract, found.files, output, ref.name, ref.version, scoring_time(), max_rejected_fraction)
+    plan = parallel_plan(found.files, workers, address)
+    if plan is None:
+        summary = score_files(pipeline, contract, found.files, output, ref.name, ref.version, scoring_time(), max_rejected_fraction)
+    else:
+        parts, n_workers = plan
+        where = f"the Dask scheduler at {address}" if address else f"{n_workers} local Dask workers"
+        logger.info("scoring %d partitions of %s on %s", len(parts), input, where)
+        with compute_client(Compute(address=address), n_workers) as client:
+            summary = score_files_on_cluster(client, pipeline, contract, parts, output, ref.name, ref.version, scoring_time(), max_rejected_fraction)
     if summary.n_rejected:
         logger.warning("%d rows of %s break the data contract; set aside with reasons in %s", summary.n_rejected, input, summary.rejected_path)
     drifted = [d for d in summary.drift if d.level in ("moderate", "major")]

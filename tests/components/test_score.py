@@ -7,8 +7,8 @@ import pytest
 
 from components.data import prepare_learning_data
 from components.errors import JidoError
-from components.batches import resolve_input, write_table_atomic
-from components.score import rejected_path, score_files, score_frame
+from components.batches import input_rows, partitions, resolve_input, write_table_atomic
+from components.score import rejected_path, score_files, score_files_on_cluster, score_frame
 from components.trial import build_pipeline
 
 
@@ -103,6 +103,96 @@ def test_one_bad_file_among_good_ones_fails_the_run_naming_it_and_writes_nothing
         score_files(pipeline, contract, resolve_input(folder).files, output, "m", "2", STAMP, 0.1)
     new.iloc[100:].assign(amount="unknown").to_csv(folder / "b.parquet.csv", index=False)  # a file whose numbers are all words, found mid-stream
     (folder / "b.parquet").unlink()
-    with pytest.raises(JidoError, match="b.parquet.csv\\):\n  - column 'amount' should hold numbers"):
+    with pytest.raises(JidoError, match="b.parquet.csv, rows 1-50\\):\n  - column 'amount' should hold numbers"):
         score_files(pipeline, contract, resolve_input(folder).files, output, "m", "2", STAMP, 0.1, batch_rows=50)
+    assert not (tmp_path / "out").exists()
+
+
+def _row_groups(frame: pd.DataFrame, path, rows_per_group: int) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=rows_per_group)
+
+
+def test_partitions_are_runs_of_whole_row_groups_and_whole_csv_files(mixed_frame, tmp_path):
+    _row_groups(mixed_frame, tmp_path / "a.parquet", 50)  # groups of 50, 50, 50, 50, 40
+    mixed_frame.to_csv(tmp_path / "b.csv", index=False)
+    parts = partitions([tmp_path / "a.parquet", tmp_path / "b.csv"], partition_rows=100)
+    assert [(p.path.name, p.row_groups, p.first_row, p.n_rows) for p in parts] == [
+        ("a.parquet", (0, 1), 0, 100), ("a.parquet", (2, 3), 100, 100), ("a.parquet", (4,), 200, 40), ("b.csv", None, 0, None),
+    ]
+    assert str(parts[1]).endswith("a.parquet, rows 101-200") and input_rows(parts) is None and input_rows(parts[:3]) == 240
+    (tmp_path / "c.parquet").write_bytes(b"")
+    with pytest.raises(JidoError, match="c.parquet is empty"):
+        partitions([tmp_path / "c.parquet"], partition_rows=100)
+
+
+@pytest.fixture()
+def client(dask_address):
+    from distributed import Client
+
+    with Client(dask_address) as client:
+        yield client
+
+
+def _read(path):
+    return pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_partitions_scored_on_the_cluster_give_the_same_table_as_one_process(client, pipeline, contract, mixed_frame, tmp_path, suffix):
+    new = mixed_frame.drop(columns="label")
+    new.loc[5, "amount_text"] = "lots"  # rows to set aside, in two partitions
+    new.loc[130, "amount"] = -1e9
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _row_groups(new.iloc[:180], folder / "a.parquet", 30)
+    new.iloc[180:][list(reversed(new.columns))].to_csv(folder / "b.csv", index=False)  # its own column order
+    files = resolve_input(folder).files
+    alone, together = tmp_path / "alone" / f"scored{suffix}", tmp_path / "together" / f"scored{suffix}"
+    expected = score_files(pipeline, contract, files, alone, "m", "2", STAMP, 0.1, batch_rows=32)
+    parts = partitions(files, partition_rows=60)
+    assert len(parts) == 4
+    summary = score_files_on_cluster(client, pipeline, contract, parts, together, "m", "2", STAMP, 0.1, batch_rows=32)
+    pd.testing.assert_frame_equal(_read(together), _read(alone))
+    pd.testing.assert_frame_equal(_read(rejected_path(together)), _read(rejected_path(alone)))
+    assert _read(rejected_path(together))["customer_id"].tolist() == ["C00005", "C00130"]
+    assert (summary.n_rows, summary.n_rows_in, summary.n_rejected, summary.n_files) == (expected.n_rows, 240, 2, 2)
+    assert summary.prediction_counts == expected.prediction_counts and summary.rejected_reasons == expected.rejected_reasons
+    assert summary.drift == expected.drift
+    assert sorted(p.name for p in together.parent.iterdir()) == ["rejected", together.name]  # no part files left
+    before = {p: p.read_bytes() for p in (together, rejected_path(together))}
+    score_files_on_cluster(client, pipeline, contract, parts, together, "m", "2", STAMP, 0.1, batch_rows=32)
+    assert {p: p.read_bytes() for p in before} == before  # idempotent: the same bytes
+
+
+def test_a_bad_partition_on_the_cluster_fails_the_run_naming_its_rows_and_writes_nothing(client, pipeline, contract, mixed_frame, tmp_path):
+    new = mixed_frame.drop(columns="label")
+    words = new.astype({"amount": str})
+    words.loc[150:, "amount"] = "unknown"  # row groups of words where numbers belong
+    _row_groups(words, tmp_path / "in.parquet", 30)
+    output = tmp_path / "out" / "scored.parquet"
+    parts = partitions([tmp_path / "in.parquet"], partition_rows=60)
+    with pytest.raises(JidoError, match=r"in.parquet, rows 151-180\):\n  - column 'amount' should hold numbers"):
+        score_files_on_cluster(client, pipeline, contract, parts, output, "m", "2", STAMP, 0.1, batch_rows=30)
+    assert not (tmp_path / "out").exists()  # no output, no rejected/, no part files
+    new.loc[150:, "amount"] = -1e9  # now only rows out of range: too many of them
+    _row_groups(new, tmp_path / "in.parquet", 30)
+    with pytest.raises(JidoError, match="90 of 240 rows .* more than max_rejected_fraction"):
+        score_files_on_cluster(client, pipeline, contract, parts, output, "m", "2", STAMP, 0.1, batch_rows=30)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_worker_that_dies_scoring_a_partition_fails_the_run_naming_it_and_writes_nothing(client, pipeline, contract, mixed_frame, tmp_path):
+    from sklearn.pipeline import Pipeline
+
+    from tests.support.crashing import DiesAwayFromHome
+
+    dying = Pipeline([("featurize", pipeline.named_steps["featurize"]), ("model", DiesAwayFromHome(pipeline.named_steps["model"], os.getpid()))])
+    assert score_frame(dying, mixed_frame.head(3), "m", "1")["prediction"].notna().all()  # fine at home
+    _row_groups(mixed_frame.drop(columns="label"), tmp_path / "in.parquet", 60)
+    output = tmp_path / "out" / "scored.parquet"
+    with pytest.raises(JidoError, match=r"scoring .*in.parquet, rows 1-120 failed on its Dask worker: KilledWorker"):
+        score_files_on_cluster(client, dying, contract, partitions([tmp_path / "in.parquet"], 120), output, "m", "2", STAMP, 0.1)
     assert not (tmp_path / "out").exists()

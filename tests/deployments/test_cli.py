@@ -212,5 +212,7 @@ def test_bad_scoring_input_exits_2_with_one_message_and_no_traceback(cli_env, tr
         done = _jido("score", "models:/cancer@champion", "--input", source, "--output", "out/scored.parquet", env=cli_env, cwd=tmp_path)
         assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr + done.stdout, done.stderr[-2000:]
         assert not (tmp_path / "out").exists()
+    done = _jido("score", "models:/cancer@champion", "--input", "good.parquet", "--output", "out/scored.parquet", "--workers", "0", env=cli_env, cwd=tmp_path)
+    assert done.returncode == 2 and "workers must be 1 or more" in done.stderr and "Traceback" not in done.stderr + done.stdout, done.stderr[-2000:]
     done = _jido("score", "models:/cancer@champion", "--input", "incoming/a.parquet", "--output", "out/scored.parquet", env=cli_env, cwd=tmp_path)
     assert done.returncode == 0 and "scored 50 of 50 rows" in done.stdout

@@ -80,3 +80,60 @@ def test_rows_that_break_the_contract_are_quarantined_and_a_rerun_gives_the_same
     assert not (tmp_path / "strict.csv").exists() and not (tmp_path / "rejected").exists()
     clean = score("models:/cancer@champion", str(cancer_csv / "new.csv"), str(output))
     assert clean.n_rejected == 0 and not (tmp_path / "out" / "rejected" / "scored.csv").exists()  # no stale quarantine left
+
+
+def _in_row_groups(frame: pd.DataFrame, path, rows_per_group: int) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=rows_per_group)
+
+
+def test_a_large_input_scores_on_local_workers_or_an_existing_scheduler_into_the_same_table(
+    trained_cancer, cancer_csv, tmp_path, dask_address, monkeypatch
+):
+    import tasks.score
+
+    new = pd.read_csv(cancer_csv / "new.csv")
+    bad = new.copy()
+    bad.loc[100, "mean area"] = 1e9  # one row to set aside, in the last partition
+    _in_row_groups(bad, tmp_path / "in.parquet", 20)
+    monkeypatch.setattr(tasks.score, "PARTITION_ROWS", 40)  # three partitions of this small input
+    alone = score("models:/cancer@champion", str(tmp_path / "in.parquet"), str(tmp_path / "alone.parquet"), workers=1)
+    local = score("models:/cancer@champion", str(tmp_path / "in.parquet"), str(tmp_path / "local.parquet"), workers=2)
+    remote = score("models:/cancer@champion", str(tmp_path / "in.parquet"), str(tmp_path / "remote.parquet"), address=dask_address)
+    stamps = ["scored_at"]  # each run is stamped with its own time
+    expected = pd.read_parquet(tmp_path / "alone.parquet").drop(columns=stamps)
+    for name, summary in (("local", local), ("remote", remote)):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / f"{name}.parquet").drop(columns=stamps), expected)
+        assert (summary.n_rows, summary.n_rejected, summary.prediction_counts) == (alone.n_rows, 1, alone.prediction_counts)
+        assert pd.read_parquet(tmp_path / "rejected" / f"{name}.parquet")["mean area"].tolist() == ["1000000000.0"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alone.parquet", "in.parquet", "local.parquet", "rejected", "remote.parquet"]
+
+
+def test_parallel_scoring_is_chosen_by_what_was_asked_and_the_input_size(tmp_path, monkeypatch):
+    import tasks.score
+    from tasks.score import parallel_plan
+
+    _in_row_groups(pd.DataFrame({"x": range(100)}), tmp_path / "in.parquet", 10)
+    files = [tmp_path / "in.parquet"]
+    monkeypatch.setattr(tasks.score, "PARTITION_ROWS", 30)
+    assert parallel_plan(files, 1, None) is None  # asked for one process
+    parts, n_workers = parallel_plan(files, 3, None)
+    assert [p.row_groups for p in parts] == [(0, 1, 2), (3, 4, 5), (6, 7, 8), (9,)] and n_workers == 3
+    assert parallel_plan(files, 8, None)[1] == 4  # never more workers than partitions
+    assert parallel_plan(files, None, "tcp://somewhere:8786") is not None
+    monkeypatch.setattr(tasks.score.os, "cpu_count", lambda: 16)
+    assert parallel_plan(files, None, None) is None  # 100 rows: not worth a cluster
+    monkeypatch.setattr(tasks.score, "PARALLEL_MIN_ROWS", 100)
+    assert parallel_plan(files, None, None)[1] == 4
+    monkeypatch.setattr(tasks.score.os, "cpu_count", lambda: 2)
+    assert parallel_plan(files, None, None) is None  # two cores: the model's own threads use them already
+    monkeypatch.setattr(tasks.score, "PARTITION_ROWS", 1000)
+    assert parallel_plan(files, 4, None) is None  # one partition
+
+
+def test_a_worker_count_below_one_is_refused(trained_cancer, cancer_csv, tmp_path):
+    with pytest.raises(JidoError, match="workers must be 1 or more"):
+        score("models:/cancer@champion", str(cancer_csv / "new.csv"), str(tmp_path / "o.csv"), workers=0)
+    assert not (tmp_path / "o.csv").exists()

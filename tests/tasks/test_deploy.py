@@ -25,7 +25,7 @@ def test_jido_deploy_builds_training_and_scoring_deployments(tmp_path):
     path = tmp_path / "spec.yaml"
     path.write_text(
         "name: served\ntask: classification\ntraining_data: t.csv\ntarget_column: y\n"
-        "retraining: {schedule: '0 2 * * 0'}\nscoring: {schedule: '0 3 * * *', input: in.csv, output: out.csv}\n"
+        "retraining: {schedule: '0 2 * * 0'}\nscoring: {schedule: '0 3 * * *', input: in.csv, output: out.csv, workers: 4, address: 'tcp://dask:8786'}\n"
     )
     training, scoring = build_deployments(str(path))
     assert (training.flow_name, training.name) == ("jido-train", "served-training")
@@ -33,3 +33,4 @@ def test_jido_deploy_builds_training_and_scoring_deployments(tmp_path):
     assert training.entrypoint == "flows.train.train" and scoring.entrypoint == "flows.score.score"
     assert training.schedules[0].schedule.cron == "0 2 * * 0" and scoring.schedules[0].schedule.cron == "0 3 * * *"
     assert scoring.parameters["input"] == str(tmp_path / "in.csv")
+    assert (scoring.parameters["workers"], scoring.parameters["address"]) == (4, "tcp://dask:8786")  # large inputs score on that cluster

@@ -1,0 +1,159 @@
+"""Dask clusters for jido's work: trials of a sweep, partitions of a scoring run.
+
+An existing scheduler (``compute.address``), a cluster class with its
+arguments (``compute.cluster_class``), or a LocalCluster of one-thread worker
+processes that jido starts and ends.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+import os
+import shutil
+import subprocess
+from contextlib import contextmanager
+from typing import Iterator
+
+from components.errors import JidoError
+from components.spec import Compute
+
+
+# CPU workers see no GPU: a trial uses a GPU only when it holds one.
+_CPU_WORKER_ENV = {"CUDA_VISIBLE_DEVICES": ""}
+
+
+def spawn_environment(n_workers: int) -> dict[str, str]:
+    """The thread settings jido's local worker processes start with.
+
+    Each worker gets its share of the cores for OpenMP/MKL/torch threads (Dask
+    would give it 1), so one trial at a time trains a deep model on every core.
+    Dask's MALLOC_TRIM_THRESHOLD_ is left out: setting it turns off glibc's
+    dynamic mmap threshold, so every large tensor is a fresh mmap and torch
+    slows down (a BiLSTM epoch over 1,000 reviews: 10 s without it, 32 s with it).
+    """
+    threads = str(max(1, (os.cpu_count() or 1) // max(1, n_workers)))
+    return {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
+
+
+@contextmanager
+def _environment(values: dict[str, str | None]) -> Iterator[None]:
+    """Sets (or, for None, removes) environment variables of this process, and puts them back after."""
+    saved = {key: os.environ.get(key) for key in values}
+    for key, value in values.items():
+        os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+
+
+@contextmanager
+def compute_client(compute: Compute, n_workers: int, gpus_per_trial: float = 0) -> Iterator["distributed.Client"]:  # noqa: F821
+    """A client of the scheduler at ``compute.address``, of a ``compute.cluster_class`` cluster, or of a LocalCluster of ``n_workers``.
+
+    A local cluster adds workers that own GPUs when ``gpus_per_trial`` is set and the machine has GPUs.
+    """
+    import dask
+    from distributed import Client, LocalCluster, Scheduler, SpecCluster
+
+    if compute.address:
+        try:
+            client = Client(compute.address, timeout="20s")
+        except (OSError, TimeoutError) as error:
+            raise JidoError(f"compute.address: cannot reach the Dask scheduler at {compute.address}: {error}") from None
+        with client:
+            yield client
+        return
+    if compute.cluster_class:
+        module, _, name = compute.cluster_class.rpartition(".")
+        try:
+            cluster_class = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as error:
+            raise JidoError(f"compute.cluster_class: cannot load {compute.cluster_class!r}: {error}") from None
+        with cluster_class(**compute.cluster_kwargs) as cluster, Client(cluster) as client:
+            yield client
+        return
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    gpu_ids = visible_gpus() if gpus_per_trial else []
+    # One thread per worker: a trial that must be stopped is stopped by
+    # restarting its worker, which then touches no other trial. A trial whose
+    # worker dies (a crash, sys.exit, running out of memory) is not retried:
+    # it would die again, and the nanny has already replaced the worker.
+    # A nanny spawns its worker with this process's environment, which overrides
+    # Dask's pre-spawn settings (and a cluster started earlier in this process
+    # has left them here): the variables are set here while the cluster lives.
+    settings = {"distributed.scheduler.allowed-failures": 0, "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+    with _environment({**spawn_environment(n_workers), "MALLOC_TRIM_THRESHOLD_": None}), dask.config.set(settings):
+        if gpu_ids:
+            cluster = SpecCluster(
+                workers=local_workers(n_workers, gpu_ids, gpus_per_trial),
+                scheduler={"cls": Scheduler, "options": {"dashboard_address": ":0", "dashboard": False}},
+                silence_logs=logging.ERROR,
+            )
+        else:
+            cluster = LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR, env=_CPU_WORKER_ENV
+            )
+        with cluster, Client(cluster) as client:
+            try:
+                yield client
+            finally:
+                cluster.sync(_kill_workers, cluster)
+
+
+async def _kill_workers(cluster) -> None:
+    """Ends a local cluster's worker processes at once, trials still running included.
+
+    A graceful close waits 4 s for a busy worker; when the sweep is over
+    nothing on the workers is needed any more, so they are killed instead.
+    """
+    import asyncio
+
+    from distributed import Nanny
+
+    await asyncio.gather(*(worker.kill(timeout=0.5) for worker in cluster.workers.values() if isinstance(worker, Nanny)))
+
+
+def visible_gpus() -> list[str]:
+    """The GPUs this machine gives jido: ``CUDA_VISIBLE_DEVICES`` when set, else those ``nvidia-smi`` lists."""
+    if "CUDA_VISIBLE_DEVICES" in os.environ:
+        return [g.strip() for g in os.environ["CUDA_VISIBLE_DEVICES"].split(",") if g.strip() and g.strip() != "-1"]
+    nvidia_smi = shutil.which("nvidia-smi")
+    if nvidia_smi is None:
+        return []
+    try:
+        listed = subprocess.run([nvidia_smi, "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line.strip() for line in listed.stdout.splitlines() if line.strip().isdigit()] if listed.returncode == 0 else []
+
+
+def local_workers(n_cpu_workers: int, gpu_ids: list[str], gpus_per_trial: float) -> dict[str, dict]:
+    """Worker specs of a local cluster: CPU workers, and GPU workers that each own some GPUs.
+
+    A GPU worker sees only its own GPUs (``CUDA_VISIBLE_DEVICES``) and
+    advertises them as the resource ``GPU``; it has a thread per trial that
+    fits on them, so trials share a GPU only when ``gpus_per_trial`` < 1.
+    """
+    from distributed import Nanny
+
+    per_worker = max(1, math.ceil(gpus_per_trial))
+    groups = [gpu_ids[i:i + per_worker] for i in range(0, len(gpu_ids) - per_worker + 1, per_worker)]
+    workers = {
+        f"cpu-{i}": {"cls": Nanny, "options": {"nthreads": 1, "silence_logs": logging.ERROR, "env": _CPU_WORKER_ENV}}
+        for i in range(n_cpu_workers)
+    }
+    for group in groups:
+        workers[f"gpu-{'-'.join(group)}"] = {
+            "cls": Nanny,
+            "options": {
+                "nthreads": max(1, math.floor(len(group) / gpus_per_trial)),
+                "resources": {"GPU": len(group)},
+                "env": {"CUDA_VISIBLE_DEVICES": ",".join(group)},
+                "silence_logs": logging.ERROR,
+            },
+        }
+    return workers
