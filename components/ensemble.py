@@ -192,6 +192,10 @@ class VotingEnsemble(BaseEstimator):
     ``fit`` fits a fresh clone of every member, so cloning and refitting the
     ensemble (on all rows, or on each fold to compare it with a new
     experiment's models) works like any scikit-learn estimator.
+
+    Members whose featurizing steps are configured alike (most of a tabular
+    ensemble: one featurizer, several models) share one fitted featurizer, so
+    a prediction featurizes the input once per group, not once per member.
     """
 
     def __init__(self, members: list[Pipeline], weights: list[float], task: str):
@@ -200,29 +204,52 @@ class VotingEnsemble(BaseEstimator):
         self.task = task
 
     def fit(self, X: pd.DataFrame, y: pd.Series):
+        import joblib
+
         if len(self.members) != len(self.weights) or not self.members:
             raise ValueError("an ensemble needs one weight per member, and at least one member")
-        self.members_ = [clone(member).fit(X, y) for member in self.members]
+        members = [clone(member) for member in self.members]
+        groups: dict[str, list[int]] = {}
+        for i, member in enumerate(members):
+            groups.setdefault(joblib.hash(member.steps[:-1]), []).append(i)
+        for group in groups.values():
+            first = members[group[0]]
+            features = first[:-1].fit_transform(X, y)  # as Pipeline.fit does: a target encoder's training rows are cross-fitted
+            for i in group:
+                members[i].steps[:-1] = first.steps[:-1]
+                members[i].steps[-1][1].fit(features, y)
+        self.members_ = members
+        self.feature_groups_ = [list(group) for group in groups.values()]
         self.weights_ = np.asarray(self.weights, dtype=float) / float(np.sum(self.weights))
         if self.task == "classification":
             self.classes_ = np.sort(np.asarray(pd.unique(y)))
         return self
 
+    def _outputs(self, X: pd.DataFrame, method: str):
+        """Each member's index and ``method``'s output on ``X``, featurizing once per group of members that share a featurizer."""
+        check_is_fitted(self, "members_")
+        for group in getattr(self, "feature_groups_", None) or [[i] for i in range(len(self.members_))]:
+            features = X
+            for _, step in self.members_[group[0]].steps[:-1]:
+                features = step.transform(features)
+            for i in group:
+                yield i, getattr(self.members_[i].steps[-1][1], method)(features)
+
     @available_if(_is_classifier)
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        check_is_fitted(self, "members_")
         total = np.zeros((len(X), len(self.classes_)))
-        for member, weight in zip(self.members_, self.weights_):
-            proba = member.predict_proba(X)
-            columns = np.searchsorted(self.classes_, member.classes_)
-            total[:, columns] += weight * proba
+        for i, proba in self._outputs(X, "predict_proba"):
+            columns = np.searchsorted(self.classes_, self.members_[i].classes_)
+            total[:, columns] += self.weights_[i] * proba
         return total
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        check_is_fitted(self, "members_")
         if self.task == "classification":
             return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-        return np.sum([weight * np.asarray(member.predict(X), dtype=float) for member, weight in zip(self.members_, self.weights_)], axis=0)
+        total = np.zeros(len(X))
+        for i, values in self._outputs(X, "predict"):
+            total += self.weights_[i] * np.asarray(values, dtype=float)
+        return total
 
 
 def ensemble_pipeline(members: list[Pipeline], weights: list[float], task: str, columns: list[str]) -> Pipeline:

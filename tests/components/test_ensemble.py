@@ -124,3 +124,28 @@ def test_a_tied_ensemble_can_still_be_crowned_on_the_leaderboard():
     assert board.best().iteration == 2 and board.ranked()[0].iteration == 2
     board.add(TrialResult(3, "VotingEnsemble", {}, "completed", 0.9, 1.0), wins_tie=True)
     assert board.best().iteration == 2  # a worse one does not
+
+
+def test_members_configured_alike_share_one_featurizer_and_featurize_once(cancer_frame, monkeypatch):
+    import skops.io
+
+    from components.featurize import AutoFeaturizer
+
+    X, y = cancer_frame.drop(columns="diagnosis"), cancer_frame["diagnosis"]
+    forest = {"n_estimators": 20, "max_features": "sqrt", "min_samples_leaf": 1}
+    members = [
+        build_pipeline("RandomForest", "classification", forest, 0),
+        build_pipeline("LogisticRegression", "classification", {"C": 1.0, "class_weight": None}, 0),
+        build_pipeline("ExtremeRandomTrees", "classification", forest, 0),
+    ]
+    pipeline = ensemble_pipeline(members, [1.0, 2.0, 1.0], "classification", list(X.columns)).fit(X, y)
+    ensemble = pipeline.named_steps["model"]
+    assert ensemble.feature_groups_ == [[0, 2], [1]]  # the two forests featurize alike; the linear model scales numbers
+    assert ensemble.members_[0].named_steps["featurize"] is ensemble.members_[2].named_steps["featurize"]
+    expected = sum(w * clone(m).fit(X, y).predict_proba(X) for m, w in zip(members, [0.25, 0.5, 0.25]))
+    assert np.allclose(pipeline.predict_proba(X), expected)
+    calls = []
+    original = AutoFeaturizer.transform
+    monkeypatch.setattr(AutoFeaturizer, "transform", lambda self, frame: calls.append(1) or original(self, frame))
+    loaded = skops.io.loads(skops.io.dumps(pipeline), trusted=trusted_types_for(pipeline))
+    assert np.allclose(loaded.predict_proba(X), expected) and len(calls) == 2  # once per group, after a round trip too
