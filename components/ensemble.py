@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
@@ -186,6 +187,35 @@ def _is_classifier(ensemble: "VotingEnsemble") -> bool:
     return ensemble.task == "classification"
 
 
+class Densify(BaseEstimator, TransformerMixin):
+    """Sparse features made dense, for a member that needs dense input but shares a sparse featurizer."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return X.toarray() if sparse.issparse(X) else np.asarray(X)
+
+
+def _sparse_featurized(member: Pipeline) -> Pipeline:
+    """``member`` with a featurizer that may give sparse output, followed by :class:`Densify` where it asked for dense features.
+
+    The featurizer's output is otherwise the same, so members that differ only
+    there (gradient boosting takes dense features, forests sparse) share one.
+    """
+    featurizer = member.steps[0][1]
+    if featurizer.get_params().get("sparse_output") is False:
+        member.steps[0] = (member.steps[0][0], featurizer.set_params(sparse_output=True))
+        member.steps.insert(1, ("densify", Densify()))
+    return member
+
+
+def _featurizer_key(member: Pipeline) -> str:
+    import joblib
+
+    return joblib.hash(member.steps[0][1])
+
+
 class VotingEnsemble(BaseEstimator):
     """A weighted average of whole pipelines' probabilities (classification) or predictions (regression).
 
@@ -193,9 +223,10 @@ class VotingEnsemble(BaseEstimator):
     ensemble (on all rows, or on each fold to compare it with a new
     experiment's models) works like any scikit-learn estimator.
 
-    Members whose featurizing steps are configured alike (most of a tabular
-    ensemble: one featurizer, several models) share one fitted featurizer, so
-    a prediction featurizes the input once per group, not once per member.
+    Members whose featurizers are configured alike (most of a tabular
+    ensemble: one featurizer, several models; one that needs dense features
+    gets them from the shared sparse ones) share one fitted featurizer, so a
+    prediction featurizes the input once per group, not once per member.
     """
 
     def __init__(self, members: list[Pipeline], weights: list[float], task: str):
@@ -204,20 +235,21 @@ class VotingEnsemble(BaseEstimator):
         self.task = task
 
     def fit(self, X: pd.DataFrame, y: pd.Series):
-        import joblib
-
         if len(self.members) != len(self.weights) or not self.members:
             raise ValueError("an ensemble needs one weight per member, and at least one member")
-        members = [clone(member) for member in self.members]
+        members = [_sparse_featurized(clone(member)) for member in self.members]
         groups: dict[str, list[int]] = {}
         for i, member in enumerate(members):
-            groups.setdefault(joblib.hash(member.steps[:-1]), []).append(i)
+            groups.setdefault(_featurizer_key(member), []).append(i)
         for group in groups.values():
-            first = members[group[0]]
-            features = first[:-1].fit_transform(X, y)  # as Pipeline.fit does: a target encoder's training rows are cross-fitted
+            featurizer = members[group[0]].steps[0]
+            features = featurizer[1].fit_transform(X, y)  # as Pipeline.fit does: a target encoder's training rows are cross-fitted
             for i in group:
-                members[i].steps[:-1] = first.steps[:-1]
-                members[i].steps[-1][1].fit(features, y)
+                members[i].steps[0] = featurizer
+                own = features
+                for _, step in members[i].steps[1:-1]:
+                    own = step.fit_transform(own, y)
+                members[i].steps[-1][1].fit(own, y)
         self.members_ = members
         self.feature_groups_ = [list(group) for group in groups.values()]
         self.weights_ = np.asarray(self.weights, dtype=float) / float(np.sum(self.weights))
@@ -229,11 +261,12 @@ class VotingEnsemble(BaseEstimator):
         """Each member's index and ``method``'s output on ``X``, featurizing once per group of members that share a featurizer."""
         check_is_fitted(self, "members_")
         for group in getattr(self, "feature_groups_", None) or [[i] for i in range(len(self.members_))]:
-            features = X
-            for _, step in self.members_[group[0]].steps[:-1]:
-                features = step.transform(features)
+            features = self.members_[group[0]].steps[0][1].transform(X)
             for i in group:
-                yield i, getattr(self.members_[i].steps[-1][1], method)(features)
+                own = features
+                for _, step in self.members_[i].steps[1:-1]:
+                    own = step.transform(own)
+                yield i, getattr(self.members_[i].steps[-1][1], method)(own)
 
     @available_if(_is_classifier)
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:

@@ -23,6 +23,7 @@ _MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<ver
 # internals with no code execution on load. A pipeline holding any other
 # untrusted type is refused at log time rather than trusted blindly.
 REVIEWED_TRUSTED_TYPES = (
+    "components.ensemble.Densify",
     "components.ensemble.SelectColumns",
     "components.ensemble.VotingEnsemble",
     "components.featurize.AutoFeaturizer",

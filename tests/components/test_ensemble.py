@@ -136,16 +136,34 @@ def test_members_configured_alike_share_one_featurizer_and_featurize_once(cancer
     members = [
         build_pipeline("RandomForest", "classification", forest, 0),
         build_pipeline("LogisticRegression", "classification", {"C": 1.0, "class_weight": None}, 0),
+        build_pipeline("HistGradientBoosting", "classification", {"max_iter": 30}, 0),  # dense features, from the forest's sparse ones
         build_pipeline("ExtremeRandomTrees", "classification", forest, 0),
     ]
-    pipeline = ensemble_pipeline(members, [1.0, 2.0, 1.0], "classification", list(X.columns)).fit(X, y)
+    pipeline = ensemble_pipeline(members, [1.0, 2.0, 1.0, 1.0], "classification", list(X.columns)).fit(X, y)
     ensemble = pipeline.named_steps["model"]
-    assert ensemble.feature_groups_ == [[0, 2], [1]]  # the two forests featurize alike; the linear model scales numbers
-    assert ensemble.members_[0].named_steps["featurize"] is ensemble.members_[2].named_steps["featurize"]
-    expected = sum(w * clone(m).fit(X, y).predict_proba(X) for m, w in zip(members, [0.25, 0.5, 0.25]))
+    assert ensemble.feature_groups_ == [[0, 2, 3], [1]]  # the trees featurize alike; the linear model scales numbers
+    shared = ensemble.members_[0].named_steps["featurize"]
+    assert ensemble.members_[2].named_steps["featurize"] is shared and ensemble.members_[3].named_steps["featurize"] is shared
+    expected = sum(w * clone(m).fit(X, y).predict_proba(X) for m, w in zip(members, [0.2, 0.4, 0.2, 0.2]))
     assert np.allclose(pipeline.predict_proba(X), expected)
     calls = []
     original = AutoFeaturizer.transform
     monkeypatch.setattr(AutoFeaturizer, "transform", lambda self, frame: calls.append(1) or original(self, frame))
     loaded = skops.io.loads(skops.io.dumps(pipeline), trusted=trusted_types_for(pipeline))
     assert np.allclose(loaded.predict_proba(X), expected) and len(calls) == 2  # once per group, after a round trip too
+
+
+def test_a_member_that_needs_dense_features_gets_them_from_the_shared_sparse_ones(mixed_frame):
+    from scipy import sparse
+
+    X, y = mixed_frame.drop(columns="label"), mixed_frame["label"]
+    members = [
+        build_pipeline("RandomForest", "classification", {"n_estimators": 20, "max_features": "sqrt", "min_samples_leaf": 1}, 0),
+        build_pipeline("HistGradientBoosting", "classification", {"max_iter": 30}, 0),
+    ]
+    pipeline = ensemble_pipeline(members, [1.0, 1.0], "classification", list(X.columns)).fit(X, y)
+    ensemble = pipeline.named_steps["model"]
+    assert ensemble.feature_groups_ == [[0, 1]] and sparse.issparse(ensemble.members_[0].named_steps["featurize"].transform(X))
+    expected = sum(0.5 * clone(m).fit(X, y).predict_proba(X) for m in members)
+    assert np.allclose(pipeline.predict_proba(X), expected)
+    assert np.allclose(ensemble.members_[1].predict_proba(X), clone(members[1]).fit(X, y).predict_proba(X))  # still a whole pipeline
