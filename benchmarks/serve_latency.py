@@ -47,13 +47,21 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
 
     model = load_served_model(model_uri, os.environ["MLFLOW_TRACKING_URI"])
-    print(f"model: {model.ref.uri}, {type(model.pipeline[-1]).__name__}", flush=True)
+    final = model.pipeline[-1]
+    described = type(final).__name__
+    if hasattr(final, "members_"):  # an ensemble: its members, and which share a featurizer
+        names = [type(member[-1]).__name__ for member in final.members_]
+        described += f" of {names}, featurizer groups {final.feature_groups_}"
+    print(f"model: {model.ref.uri}, {described}", flush=True)
+    from deployments.serve import one_thread_per_request
+
+    one_thread_per_request()  # as jido serve does
     for row in rows[:50]:
         score_records(model.pipeline, model.contract, [row])
     started = time.perf_counter()
     for row in rows[:500]:
         score_records(model.pipeline, model.contract, [row])
-    print(f"in process, one row (contract check + featurize + predict): {(time.perf_counter() - started) / 500 * 1000:.2f} ms", flush=True)
+    print(f"in process, one thread, one row (contract check + featurize + predict): {(time.perf_counter() - started) / 500 * 1000:.2f} ms", flush=True)
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -56,7 +56,8 @@ def tiebreak(metric: Metric, y_true: np.ndarray, predictions: np.ndarray, classe
         return 0.0
     from sklearn.metrics import log_loss
 
-    return -float(log_loss(y_true, np.clip(predictions, 1e-15, 1.0), labels=classes))
+    proba = np.clip(predictions.astype(float), 1e-15, 1.0)
+    return -float(log_loss(y_true, proba / proba.sum(axis=1, keepdims=True), labels=classes))  # kept as float32: rows sum to 1 only roughly
 
 
 class EnsembleCandidates:

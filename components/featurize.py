@@ -95,6 +95,21 @@ def profile_table(X: pd.DataFrame) -> list[ColumnProfile]:
     return [profile_column(X[column]) for column in X.columns]
 
 
+def _target_encoder(target_type: str) -> TargetEncoder:
+    """A target encoder whose cross-fitting shuffles the same way every time (seed 0).
+
+    scikit-learn 1.9 takes the shuffling as a splitter in ``cv`` (``random_state`` is deprecated there); earlier versions take ``random_state``.
+    """
+    import sklearn
+    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.utils.fixes import parse_version
+
+    if parse_version(sklearn.__version__).release < (1, 9):
+        return TargetEncoder(target_type=target_type, random_state=0)
+    splitter = KFold if target_type == "continuous" else StratifiedKFold
+    return TargetEncoder(target_type=target_type, cv=splitter(5, shuffle=True, random_state=0))
+
+
 class NumericCoercer(BaseEstimator, TransformerMixin):
     """Turns numbers stored as strings (or booleans) into floats; anything unparseable becomes NaN."""
 
@@ -225,7 +240,7 @@ class AutoFeaturizer(BaseEstimator, TransformerMixin):
             if many:
                 # A regression target (floats) is encoded as one mean; integer ones may be class labels ("auto" decides).
                 target_type = "continuous" if y is not None and pd.api.types.is_float_dtype(pd.Series(y)) else "auto"
-                encode = Pipeline([("target", TargetEncoder(target_type=target_type, random_state=0))] + ([("scale", StandardScaler())] if self.scale_numeric else []))
+                encode = Pipeline([("target", _target_encoder(target_type))] + ([("scale", StandardScaler())] if self.scale_numeric else []))
                 transformers.append(("high_cardinality", encode, many))
         if by_kind.get("datetime"):
             parts = Pipeline([("parts", DatetimeParts()), ("impute", SimpleImputer(strategy="median", keep_empty_features=True))])

@@ -103,6 +103,9 @@ def _f1_weighted(y, pred, classes):
 def _log_loss(y, proba, classes):
     from sklearn.metrics import log_loss
 
+    proba = np.asarray(proba, dtype=float)
+    if proba.ndim == 2:  # probabilities kept as float32 (an ensemble's votes) sum to 1 only roughly
+        proba = proba / proba.sum(axis=1, keepdims=True)
     return log_loss(y, proba, labels=classes)
 
 

@@ -87,21 +87,41 @@ def trusted_types_for(pipeline: Pipeline) -> list[str]:
     return sorted(untrusted)
 
 
-def _requirements(pipeline: Pipeline, held_types: list[str]) -> list[str]:
+def _requirements(pipeline: Pipeline) -> list[str]:
     from importlib.metadata import version
 
     packages = ["scikit-learn", "skops", "pandas", "numpy", "scipy"]
     if _holds_deep_model(pipeline):
         packages += ["torch", "transformers", "tokenizers", "safetensors"]
-    packages += _booster_distributions(held_types)
+    packages += _booster_distributions(_held_packages(pipeline))
     return [f"{package}=={version(package)}" for package in packages]
 
 
-def _booster_distributions(held_types: list[str]) -> list[str]:
-    """The installed distributions (``xgboost`` or ``xgboost-cpu``, ``lightgbm``) whose types a pipeline holds."""
+def _held_packages(estimator: object) -> set[str]:
+    """The top-level packages of every estimator ``estimator`` holds, itself included (pipeline steps, ensemble members, wrapped models)."""
+    from sklearn.base import BaseEstimator
+
+    found: set[str] = set()
+    pending, seen = [estimator], set()
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, BaseEstimator):
+            found.add(type(item).__module__.split(".")[0])
+            pending.extend(vars(item).values())
+    return found
+
+
+def _booster_distributions(held: set[str]) -> list[str]:
+    """The installed distributions (``xgboost`` or ``xgboost-cpu``, ``lightgbm``) of the packages a pipeline holds."""
     from importlib.metadata import packages_distributions
 
-    held = {name.split(".")[0] for name in held_types}
     owners = packages_distributions()
     return sorted({owners[module][0] for module in ("lightgbm", "xgboost") if module in held and module in owners})
 
@@ -118,9 +138,20 @@ def log_and_register(
     """Logs the fitted pipeline (featurizer, estimator, label classes) under ``run_id`` and registers it.
 
     The signature and input example come from ``X_example``; the version gets ``tags``.
+
+    The pipeline is serialised once, by MLflow, with skops, trusting the
+    reviewed types only: MLflow loads it back right after writing, and a
+    pipeline holding any type not on the list fails there, before it is
+    registered. (Checking the types first meant a second serialisation, 8 s
+    of a 92 MiB five-forest ensemble's 24 s registration here.)
+
+    Raises:
+        RuntimeError: the pipeline holds a type nobody has reviewed.
     """
     import mlflow
+    from mlflow.exceptions import MlflowException
     from mlflow.models import infer_signature
+    from skops.io.exceptions import UntrustedTypesFoundException
 
     mlflow.set_tracking_uri(tracking_uri)
     example = X_example.head(5)
@@ -129,20 +160,25 @@ def log_and_register(
         # featurizer coerces every numeric column to float, so they can.
         warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
         signature = infer_signature(example, pipeline.predict(example))
-    trusted = trusted_types_for(pipeline)
     with mlflow.start_run(run_id=run_id):
-        info = mlflow.sklearn.log_model(
-            pipeline,
-            name="model",
-            serialization_format="skops",
-            skops_trusted_types=trusted,
-            signature=signature,
-            input_example=example,
-            registered_model_name=model_name,
-            # Stated, not inferred: inference reloads the model in a subprocess (seconds).
-            pip_requirements=_requirements(pipeline, trusted),
-            await_registration_for=60,
-        )
+        try:
+            info = mlflow.sklearn.log_model(
+                pipeline,
+                name="model",
+                serialization_format="skops",
+                skops_trusted_types=sorted(REVIEWED_TRUSTED_TYPES),
+                signature=signature,
+                input_example=example,
+                registered_model_name=model_name,
+                # Stated, not inferred: inference reloads the model in a subprocess (seconds).
+                pip_requirements=_requirements(pipeline),
+                await_registration_for=60,
+            )
+        except MlflowException as error:
+            cause = error.__cause__ or error.__context__
+            if isinstance(cause, UntrustedTypesFoundException):
+                raise RuntimeError(f"the pipeline holds types not on the reviewed skops list: {cause}") from None
+            raise
     client = mlflow.MlflowClient(tracking_uri)
     version = str(info.registered_model_version)
     for key, value in tags.items():

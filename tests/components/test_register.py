@@ -52,12 +52,26 @@ class Unreviewed(AutoFeaturizer):
     pass
 
 
-def test_unreviewed_types_are_refused_before_logging(fitted):
+def test_unreviewed_types_are_refused_before_registration(tracking_uri, fitted):
     pipeline, X = fitted
     assert "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor" in trusted_types_for(pipeline)
-    pipeline.steps[0] = ("featurize", Unreviewed().fit(X))
+    pipeline.steps[0] = ("featurize", Unreviewed(sparse_output=False).fit(X))
     with pytest.raises(RuntimeError, match="Unreviewed"):
         trusted_types_for(pipeline)
+    with pytest.raises(RuntimeError, match="not on the reviewed skops list.*Unreviewed"):
+        log_and_register(pipeline, X, "unreviewed", tracking_uri, _run(tracking_uri, "unreviewed"), {})
+    assert MlflowClient(tracking_uri).search_model_versions("name='unreviewed'") == []  # nothing registered
+
+
+def test_the_requirements_name_the_boosting_libraries_an_ensemble_holds(cancer_frame):
+    from components.ensemble import ensemble_pipeline
+    from components.register import _requirements
+
+    X, y = cancer_frame.drop(columns="diagnosis"), cancer_frame["diagnosis"]
+    members = [build_pipeline("XGBoost", "classification", {"n_estimators": 5}, 0), build_pipeline("LogisticRegression", "classification", {"C": 1.0}, 0)]
+    pipeline = ensemble_pipeline(members, [1.0, 1.0], "classification", list(X.columns)).fit(X, y)
+    named = {requirement.split("==")[0] for requirement in _requirements(pipeline)}
+    assert {"scikit-learn", "skops"} <= named and named & {"xgboost", "xgboost-cpu"} and "lightgbm" not in named
 
 
 @pytest.mark.parametrize("uri, message", [("runs:/abc/model", "not of the form"), ("models:/nothing-here@champion", "no registered model version"), ("models:/roundtrip/999", "no registered model version")])
