@@ -33,6 +33,9 @@ REVIEWED_TRUSTED_TYPES = (
     "components.featurize.NumericPassthrough",
     "components.featurize.TextTfidf",
     "components.models.boosting.EncodedLabels",
+    # The target encoder's cross-fitting splitter (a seed and a fold count).
+    "sklearn.model_selection._split.KFold",
+    "sklearn.model_selection._split.StratifiedKFold",
     # Deep text models keep their weights as NumPy arrays and their tokenizer
     # as JSON; loading rebuilds a known network (no remote code) from them.
     "components.models.dnn._bert.BertTextClassifier",

@@ -63,6 +63,14 @@ def test_unreviewed_types_are_refused_before_registration(tracking_uri, fitted):
     assert MlflowClient(tracking_uri).search_model_versions("name='unreviewed'") == []  # nothing registered
 
 
+@pytest.mark.parametrize("task, target", [("classification", "label"), ("regression", "amount")])
+def test_a_target_encoded_pipeline_holds_only_reviewed_types(mixed_frame, task, target):
+    frame = mixed_frame.assign(city=[f"city{i % 40}" for i in range(len(mixed_frame))])  # > 30 categories: target encoded
+    data = prepare_learning_data(frame.dropna(subset=[target]), target, task)
+    pipeline = build_pipeline("RandomForest", task, {"n_estimators": 5}, 0).fit(data.X, data.y)
+    assert any(name.endswith("KFold") for name in trusted_types_for(pipeline))
+
+
 def test_the_requirements_name_the_boosting_libraries_an_ensemble_holds(cancer_frame):
     from components.ensemble import ensemble_pipeline
     from components.register import _requirements
