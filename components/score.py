@@ -349,12 +349,17 @@ def score_partition(
     # The run's staging folder is not made again here: once a failed run has removed it, a partition still running leaves nothing.
     with AtomicTableWriter(scored_part, make_folders=False) as scored_out, AtomicTableWriter(rejected_part, make_folders=False) as rejected_out:
         behind = WriteBehind(scored_out)
+        problem: JidoError | None = None
         try:
             batches = prefetched(read_batches(part.path, batch_rows, part.row_groups))
             _score_batches(pipeline, contract, part, batches, behind, rejected_out, tally, model_name, model_version, scored_at, columns)
-            behind.drain()
-        except JidoError as problem:
-            behind.drain()
+        except JidoError as error:
+            problem = error
+        try:
+            behind.drain()  # the writer's own problem (a column that changes type) comes out here
+        except JidoError as error:
+            problem = problem or error
+        if problem is not None:
             return ScoreTally(tally.drift, problem=str(problem))
         for writer in (scored_out, rejected_out):
             if writer.n_rows:
@@ -424,7 +429,7 @@ def score_files_on_cluster(
                     # The first problem in input order, as scoring in one process would name it: later partitions are
                     # dropped, earlier ones still running are waited for.
                     client.cancel(futures[i + 1:])
-                    earlier = [_partition_tally(f, parts[j]) for j, f in enumerate(futures[:i]) if j not in finished]
+                    earlier = [_partition_tally(futures[j], parts[j]) for j in range(appended, i) if j not in finished]
                     raise JidoError(next(t.problem for t in [*earlier, finished[i]] if t.problem))
                 while appended in finished:  # in input order, while later partitions are still being scored
                     done = finished.pop(appended)

@@ -196,3 +196,17 @@ def test_a_worker_that_dies_scoring_a_partition_fails_the_run_naming_it_and_writ
     with pytest.raises(JidoError, match=r"scoring .*in.parquet, rows 1-120 failed on its Dask worker: KilledWorker"):
         score_files_on_cluster(client, dying, contract, partitions([tmp_path / "in.parquet"], 120), output, "m", "2", STAMP, 0.1)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_column_that_changes_type_within_a_partition_is_named_as_in_one_process(client, pipeline, contract, mixed_frame, tmp_path):
+    new = mixed_frame.drop(columns="label").assign(note=1)
+    new["note"] = new["note"].astype(object)
+    new.loc[200:, "note"] = "text"  # numbers in the first batches, words later: Parquet output cannot hold both
+    new.to_csv(tmp_path / "in.csv", index=False)
+    files = [tmp_path / "in.csv"]
+    output = tmp_path / "out" / "scored.parquet"
+    with pytest.raises(JidoError, match="column 'note' changes type between batches") as alone:
+        score_files(pipeline, contract, files, output, "m", "2", STAMP, 0.1, batch_rows=100)
+    with pytest.raises(JidoError, match="column 'note' changes type between batches") as together:
+        score_files_on_cluster(client, pipeline, contract, partitions(files, 100), output, "m", "2", STAMP, 0.1, batch_rows=100)
+    assert str(together.value) == str(alone.value) and not (tmp_path / "out").exists()
