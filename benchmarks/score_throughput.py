@@ -14,7 +14,8 @@ groups of 100,000) is scored twice, side by side:
   (read before the clock starts): the raw model's speed.
 
 Run: .venv/bin/python -m benchmarks.score_throughput [--rows 5000000] [--workers N]
-(``--workers 2`` scores the input's partitions on a LocalCluster of 2 workers.)
+(``--workers 2`` scores the input's partitions on a LocalCluster of 2 workers; ``--also-one-process``
+also times ``--workers 1`` first, on the same model and input.)
 Also times the same flow in this (warm) process, after a first small run has
 paid for imports and Prefect's temporary API: the per-row path alone.
 
@@ -82,6 +83,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--iterations", type=int, default=6, help="trials of the training experiment")
     parser.add_argument("--workers", type=int, default=None, help="jido score --workers (default: jido chooses; 1 = one process)")
+    parser.add_argument("--also-one-process", action="store_true",
+                        help="with --workers N, also time `jido score --workers 1` first, on the same model and input")
     args = parser.parse_args()
     folder = scratch_environment("jido-score-throughput-")
 
@@ -100,14 +103,17 @@ def main() -> None:
             writer.write_table(pa.Table.from_pandas(part, preserve_index=False), row_group_size=100_000)
     print(f"input: {args.rows:,} rows x {N_NUMERIC + len(CATEGORIES)} columns, {big.stat().st_size / 2**20:.0f} MiB of Parquet", flush=True)
 
-    command = [sys.executable, "-m", "deployments.cli", "score", "models:/throughput@champion", "--input", str(big), "--output", "scored.parquet"]
-    command += ["--workers", str(args.workers)] if args.workers else []
-    jido_seconds, peak, peak_tree, scored = peak_rss_of(command, env, folder)
-    if scored.returncode:
-        raise SystemExit(scored.stderr[-3000:])
-    print(scored.stdout.strip().splitlines()[-1], flush=True)
-    n_out = pq.ParquetFile(Path(folder) / "scored.parquet").metadata.num_rows
-    assert n_out == args.rows, f"{n_out} rows written of {args.rows}"
+    runs = {}
+    for workers in ([1] if args.also_one_process and args.workers != 1 else []) + [args.workers]:
+        command = [sys.executable, "-m", "deployments.cli", "score", "models:/throughput@champion", "--input", str(big), "--output", "scored.parquet"]
+        command += ["--workers", str(workers)] if workers else []
+        seconds, peak, peak_tree, scored = peak_rss_of(command, env, folder)
+        if scored.returncode:
+            raise SystemExit(scored.stderr[-3000:])
+        print(scored.stdout.strip().splitlines()[-1], flush=True)
+        n_out = pq.ParquetFile(Path(folder) / "scored.parquet").metadata.num_rows
+        assert n_out == args.rows, f"{n_out} rows written of {args.rows}"
+        runs[workers or "auto"] = (seconds, peak, peak_tree)
 
     # The same flow in a warm process (imports done, Prefect's API started by a first small run): the per-row path
     # without the command's fixed start-up, which does not grow with the input.
@@ -127,10 +133,12 @@ def main() -> None:
     pipeline.predict(X)
     raw_seconds = time.perf_counter() - started
 
-    jido_rate, warm_rate, raw_rate = args.rows / jido_seconds, args.rows / warm_seconds, args.rows / raw_seconds
-    print(f"model: {type(pipeline[-1]).__name__}")
-    print(f"jido score --workers {args.workers or 'auto'} (whole command): {jido_seconds:.1f} s, {jido_rate:,.0f} rows/s, "
-          f"peak memory {peak / 2**30:.2f} GiB (with its Dask workers {peak_tree / 2**30:.2f} GiB)")
+    raw_rate = args.rows / raw_seconds
+    print(f"model: {type(pipeline[-1]).__name__}; this machine has {os.cpu_count()} cores")
+    for workers, (seconds, peak, peak_tree) in runs.items():
+        print(f"jido score --workers {workers} (whole command): {seconds:.1f} s, {args.rows / seconds:,.0f} rows/s "
+              f"(ratio to raw {raw_seconds / seconds:.3f}), peak memory {peak / 2**30:.2f} GiB (with its Dask workers {peak_tree / 2**30:.2f} GiB)")
+    jido_rate, warm_rate = args.rows / runs[args.workers or "auto"][0], args.rows / warm_seconds
     print(f"jido-score flow in a warm process: {warm_seconds:.1f} s, {warm_rate:,.0f} rows/s (ratio to raw {warm_rate / raw_rate:.3f})")
     print(f"raw pipeline.predict in memory: {raw_seconds:.1f} s, {raw_rate:,.0f} rows/s")
     print(f"ratio (whole command / raw) {jido_rate / raw_rate:.3f}")

@@ -180,9 +180,12 @@ def read_batches(path: Path, batch_rows: int = BATCH_ROWS, row_groups: Sequence[
         if table_format(path) == "parquet":
             # pre_buffer (pyarrow's default) keeps every row group it has read cached until the file is closed:
             # memory grew by the whole input (0.7 GB per 4 million rows here). Without it memory stays flat, and reads are no slower.
+            # Decoded on the calling (read-ahead) thread alone: pyarrow's pool of a thread per core would take
+            # cores from the model's threads, which are predicting the batch before (see components.score).
             reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
-            for batch in reader.iter_batches(batch_size=batch_rows, row_groups=None if row_groups is None else list(row_groups)):
-                frame = batch.to_pandas()
+            groups = None if row_groups is None else list(row_groups)
+            for batch in reader.iter_batches(batch_size=batch_rows, row_groups=groups, use_threads=False):
+                frame = batch.to_pandas(use_threads=False)
                 frame.columns = [str(c) for c in frame.columns]
                 yield frame
         else:

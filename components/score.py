@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -293,6 +294,24 @@ def _finish(
     )
 
 
+def model_threads_leaving_a_core() -> AbstractContextManager:
+    """Runs the model's OpenMP threads on one core fewer than they have, when they have 4 or more.
+
+    Batches are read ahead and written behind on threads of their own while
+    the model predicts. Gradient boosting splits each prediction evenly over
+    its OpenMP threads and waits for the slowest, so one of them sharing a core
+    with the writer slows the whole batch. Measured on 16 cores: three boosted
+    models predicting 2,000,000 rows in batches of 100,000 took 4.9 s alone and
+    11.9 s beside one thread writing Parquet. With fewer than 4 threads the
+    model keeps them all. Threads set lower already (a Dask worker's one) are left as they are.
+    """
+    from threadpoolctl import ThreadpoolController
+
+    openmp = ThreadpoolController().select(user_api="openmp")
+    threads = max((library.num_threads for library in openmp.lib_controllers), default=0)
+    return openmp.limit(limits=threads - 1) if threads >= 4 else nullcontext()
+
+
 def score_files(
     pipeline: Pipeline,
     contract: DataContract,
@@ -318,7 +337,7 @@ def score_files(
     output = Path(output)
     _missing_columns(files, contract, model_name, model_version)
     tally = ScoreTally(DriftCounter(contract.drift_profiles()))
-    with AtomicTableWriter(output) as scored_out, AtomicTableWriter(rejected_path(output)) as rejected_out:
+    with AtomicTableWriter(output) as scored_out, AtomicTableWriter(rejected_path(output)) as rejected_out, model_threads_leaving_a_core():
         behind = WriteBehind(scored_out)
         try:
             for path in files:

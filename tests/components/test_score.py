@@ -210,3 +210,22 @@ def test_a_column_that_changes_type_within_a_partition_is_named_as_in_one_proces
     with pytest.raises(JidoError, match="column 'note' changes type between batches") as together:
         score_files_on_cluster(client, pipeline, contract, partitions(files, 100), output, "m", "2", STAMP, 0.1, batch_rows=100)
     assert str(together.value) == str(alone.value) and not (tmp_path / "out").exists()
+
+
+def test_the_model_leaves_one_core_to_the_reading_and_writing_threads_when_it_has_four_or_more():
+    import lightgbm  # noqa: F401  (its OpenMP runtime, like scikit-learn's, must be loaded to be limited)
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from components.score import model_threads_leaving_a_core
+
+    def openmp_threads() -> set[int]:
+        return {library["num_threads"] for library in threadpool_info() if library["user_api"] == "openmp"}
+
+    with threadpool_limits(limits=6, user_api="openmp"):
+        with model_threads_leaving_a_core():
+            assert openmp_threads() == {5}
+        assert openmp_threads() == {6}
+    with threadpool_limits(limits=3, user_api="openmp"), model_threads_leaving_a_core():
+        assert openmp_threads() == {3}  # too few to spare one
+    with threadpool_limits(limits=1, user_api="openmp"), model_threads_leaving_a_core():
+        assert openmp_threads() == {1}  # a Dask worker's one thread is never raised

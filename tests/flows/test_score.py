@@ -111,7 +111,7 @@ def test_a_large_input_scores_on_local_workers_or_an_existing_scheduler_into_the
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alone.parquet", "in.parquet", "local.parquet", "rejected", "remote.parquet"]
 
 
-def test_parallel_scoring_is_chosen_by_what_was_asked_and_the_input_size(tmp_path, monkeypatch):
+def test_parallel_scoring_is_chosen_by_what_was_asked(tmp_path, monkeypatch):
     import tasks.score
     from tasks.score import parallel_plan
 
@@ -122,13 +122,10 @@ def test_parallel_scoring_is_chosen_by_what_was_asked_and_the_input_size(tmp_pat
     parts, n_workers = parallel_plan(files, 3, None)
     assert [p.row_groups for p in parts] == [(0, 1, 2), (3, 4, 5), (6, 7, 8), (9,)] and n_workers == 3
     assert parallel_plan(files, 8, None)[1] == 4  # never more workers than partitions
-    assert parallel_plan(files, None, "tcp://somewhere:8786") is not None
-    monkeypatch.setattr(tasks.score.os, "cpu_count", lambda: 16)
-    assert parallel_plan(files, None, None) is None  # 100 rows: not worth a cluster
-    monkeypatch.setattr(tasks.score, "PARALLEL_MIN_ROWS", 100)
-    assert parallel_plan(files, None, None)[1] == 4
     monkeypatch.setattr(tasks.score.os, "cpu_count", lambda: 2)
-    assert parallel_plan(files, None, None) is None  # two cores: the model's own threads use them already
+    assert parallel_plan(files, None, "tcp://somewhere:8786")[1] == 2  # an existing scheduler: this machine's cores
+    monkeypatch.setattr(tasks.score.os, "cpu_count", lambda: 16)
+    assert parallel_plan(files, None, None) is None  # left to jido: one process, even on many cores
     monkeypatch.setattr(tasks.score, "PARTITION_ROWS", 1000)
     assert parallel_plan(files, 4, None) is None  # one partition
 
