@@ -98,12 +98,6 @@ def partitions(files: Sequence[Path], partition_rows: int) -> list[Partition]:
     return found
 
 
-def input_rows(parts: Sequence[Partition]) -> int | None:
-    """Rows of the input, when every part's count is known (Parquet); else None."""
-    counts = [p.n_rows for p in parts]
-    return None if any(c is None for c in counts) else sum(counts)
-
-
 def _is_hidden(path: Path) -> bool:
     # Marker and temporary files that writers leave beside their output (_SUCCESS, .part-0.crc, our own .partial files).
     return path.name.startswith((".", "_"))
