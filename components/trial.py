@@ -263,3 +263,13 @@ def run_trial_full(
         detail = traceback.format_exc(limit=3)
         failed = TrialResult(config.iteration, config.model_name, config.params, "failed", None, time.perf_counter() - started, f"{reason}\n{detail}")
         return TrialOutput(failed)
+
+
+def shipped(value: Any) -> Any:
+    """Returns ``value``: the task a sweep ships its data through to the workers.
+
+    Here, beside the trials, so that a worker runs it with the module its trials
+    need anyway. Defined among jido's Prefect tasks, it made every worker import
+    Prefect first: 3.8 s before the first trial on this 2-core machine.
+    """
+    return value
