@@ -51,10 +51,13 @@ def _environment(values: dict[str, str | None]) -> Iterator[None]:
 
 
 @contextmanager
-def compute_client(compute: Compute, n_workers: int, gpus_per_trial: float = 0) -> Iterator["distributed.Client"]:  # noqa: F821
+def compute_client(
+    compute: Compute, n_workers: int, gpus_per_trial: float = 0, address_setting: str = "compute.address"
+) -> Iterator["distributed.Client"]:  # noqa: F821
     """A client of the scheduler at ``compute.address``, of a ``compute.cluster_class`` cluster, or of a LocalCluster of ``n_workers``.
 
     A local cluster adds workers that own GPUs when ``gpus_per_trial`` is set and the machine has GPUs.
+    ``address_setting`` names, in the error for an unreachable scheduler, the setting the user gave the address in.
     """
     import dask
     from distributed import Client, LocalCluster, Scheduler, SpecCluster
@@ -63,7 +66,7 @@ def compute_client(compute: Compute, n_workers: int, gpus_per_trial: float = 0) 
         try:
             client = Client(compute.address, timeout="20s")
         except (OSError, TimeoutError) as error:
-            raise JidoError(f"compute.address: cannot reach the Dask scheduler at {compute.address}: {error}") from None
+            raise JidoError(f"{address_setting}: cannot reach the Dask scheduler at {compute.address}: {error}") from None
         with client:
             yield client
         return

@@ -92,7 +92,7 @@ def score_file(
         parts, n_workers = plan
         where = f"the Dask scheduler at {address}" if address else f"{n_workers} local Dask workers"
         logger.info("scoring %d partitions of %s on %s", len(parts), input, where)
-        with compute_client(Compute(address=address), n_workers) as client:
+        with compute_client(Compute(address=address), n_workers, address_setting="--address (scoring.address)") as client:
             summary = score_files_on_cluster(client, pipeline, contract, parts, output, ref.name, ref.version, scoring_time(), max_rejected_fraction)
     if summary.n_rejected:
         logger.warning("%d rows of %s break the data contract; set aside with reasons in %s", summary.n_rejected, input, summary.rejected_path)

@@ -130,6 +130,16 @@ def test_parallel_scoring_is_chosen_by_what_was_asked(tmp_path, monkeypatch):
     assert parallel_plan(files, 4, None) is None  # one partition
 
 
+def test_an_unreachable_scoring_scheduler_is_named_by_the_setting_it_came_from(trained_cancer, cancer_csv, tmp_path, monkeypatch):
+    import tasks.score
+
+    _in_row_groups(pd.read_csv(cancer_csv / "new.csv"), tmp_path / "in.parquet", 20)
+    monkeypatch.setattr(tasks.score, "PARTITION_ROWS", 40)
+    with pytest.raises(JidoError, match=r"^--address \(scoring.address\): cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        score("models:/cancer@champion", str(tmp_path / "in.parquet"), str(tmp_path / "out.parquet"), address="tcp://127.0.0.1:9")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet"]
+
+
 def test_a_worker_count_below_one_is_refused(trained_cancer, cancer_csv, tmp_path):
     with pytest.raises(JidoError, match="workers must be 1 or more"):
         score("models:/cancer@champion", str(cancer_csv / "new.csv"), str(tmp_path / "o.csv"), workers=0)
