@@ -43,7 +43,7 @@ def parallel_plan(files: Sequence[Path], workers: int | None, address: str | Non
     scored in this process: the model's own threads (gradient boosting
     predicts on every core) already use the machine. Measured with
     benchmarks/score_throughput.py on 5,000,000 rows: one process beat a
-    LocalCluster on 2 cores (77.5 s against 98.0 s with 2 workers) and on
+    LocalCluster on 2 cores (82.9 s against 98.0 s with 2 workers) and on
     16 cores (60.9 s against 83.7 s with 10 one-thread workers), so a
     cluster pays only where it brings more machines. An input of one
     partition is scored here.
