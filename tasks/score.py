@@ -21,7 +21,6 @@ from tasks.cluster import compute_client
 from tasks.settings import task_logger, tracking_uri
 
 
-
 def scoring_time() -> datetime:
     """The time stamped on every output row: the flow run's scheduled start, else now (UTC).
 
@@ -48,7 +47,7 @@ def parallel_plan(files: Sequence[Path], workers: int | None, address: str | Non
     cluster pays only where it brings more machines. An input of one
     partition is scored here.
     """
-    if (workers is None or workers == 1) and not address:
+    if workers in (None, 1) and not address:
         return None
     parts = partitions(files, PARTITION_ROWS)
     if len(parts) < 2:
