@@ -21,6 +21,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 from sklearn.utils.validation import check_is_fitted
 
+from components.records import Records, row_tables
+
 ColumnKind = Literal["numeric", "categorical", "datetime", "text", "dropped"]
 
 # Thresholds for type inference. A string column is numeric or datetime when
@@ -264,6 +266,11 @@ class AutoFeaturizer(BaseEstimator, TransformerMixin):
         checks both agree on every column kind.
         """
         check_is_fitted(self, "transformer_")
+        if isinstance(X, Records):  # a request's rows: looked up in tables of this featurizer's own output when their values allow
+            features = tables.features(X.rows) if (tables := row_tables(self)) is not None else None
+            if features is not None:
+                return features
+            X = X.frame()
         X = self._as_strings(X)
         blocks = []
         for _, fitted, columns in self.transformer_.transformers_:

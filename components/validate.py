@@ -9,6 +9,7 @@ both over the same frames and checks they agree.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -57,6 +58,42 @@ def table_problems(frame: pd.DataFrame, contract: DataContract) -> list[str]:
             example = values[present].iloc[0]
             problems.append(f"column {column.name!r} should hold numbers, but none of its {int(present.sum())} values is one (e.g. {str(example)[:40]!r})")
     return problems
+
+
+def keeps_contract(rows: list, contract: DataContract) -> bool:
+    """Whether a request's rows surely pass :func:`table_problems` and :func:`row_reasons`, decided in plain Python.
+
+    For a few JSON rows this takes microseconds where building a frame and
+    checking it takes ~3 ms. It says True only for rows of plain values that
+    keep every promise: a number within range in each numeric column, a
+    string in each other column, a null only where training had nulls, and
+    no list or object anywhere. Anything else, bad or merely unusual (a
+    number sent as text), gets False, and the frame checks decide and word
+    the problems. A test holds it to the frame checks on clean and broken rows.
+    """
+    used = [c for c in contract.columns if c.kind != "unused"]
+    if not used:  # a version kept without a contract: the frame path checks the model's columns
+        return False
+    for row in rows:
+        if type(row) is not dict or not all(type(v) in _PLAIN for v in row.values()):
+            return False
+        for column in used:
+            value = row.get(column.name, _ABSENT)
+            if value is None:
+                if column.null_fraction == 0:
+                    return False
+            elif column.kind == "numeric":
+                if type(value) not in (int, float) or (type(value) is float and not math.isfinite(value)):
+                    return False
+                if column.low is not None and column.high is not None and not column.low <= value <= column.high:
+                    return False
+            elif type(value) is not str or len(value) > MAX_CELL_CHARS:
+                return False
+    return True
+
+
+_PLAIN = (str, int, float, bool, type(None))
+_ABSENT = object()
 
 
 def _add(reasons: np.ndarray, flagged: np.ndarray, message: str | Callable[[np.ndarray], np.ndarray]) -> None:

@@ -91,3 +91,39 @@ def test_the_row_checks_agree_with_the_contracts_great_expectations_suite(traine
     flagged = set(np.flatnonzero((row_reasons(rows, contract) != "").to_numpy()))
     assert flagged == flagged_by_gx == {1, 2, 3, 4, 6}
     assert unseen_by_gx == {5}
+
+
+def _plain(row: dict) -> dict:
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"amount": None},  # empty where training had none
+        {"amount": "lots"},
+        {"amount": "55.0"},  # a number as text: accepted by the frame checks, but theirs to decide
+        {"amount": float("inf")},
+        {"amount": float("nan")},
+        {"visits": 10_000},
+        {"visits": -1},
+        {"visits": True},
+        {"colour": 3},
+        {"note": "x" * (MAX_CELL_CHARS + 1)},
+        {"extra": [1, 2]},  # a list in any column
+    ],
+)
+def test_rows_kept_by_the_quick_check_are_those_the_frame_checks_pass(trained, change):
+    from components.validate import keeps_contract
+
+    X, contract = trained
+    clean = [_plain(row) for row in X.head(5).to_dict("records")]
+    clean[2]["colour"] = "purple"  # unseen categories are accepted
+    assert keeps_contract(clean, contract)
+    frame = pd.DataFrame.from_records(clean)
+    assert not table_problems(frame, contract) and not row_reasons(frame, contract).any()
+    broken = [dict(row) for row in clean]
+    broken[3].update(change)
+    assert not keeps_contract(broken, contract)
+    assert not keeps_contract([{k: v for k, v in clean[0].items() if k != "visits"}], contract)  # a missing column
+    assert not keeps_contract(clean, type(contract)(()))  # no contract: the frame path checks the model's columns
