@@ -10,6 +10,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import optuna
 from mlflow.entities import Metric as MlflowMetric
@@ -17,9 +18,11 @@ from mlflow.entities import Param, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from components.leaderboard import Leaderboard
+from components.results import TrialResult
 from components.search.store import SweepStore
-from components.trial import TrialResult
+
+if TYPE_CHECKING:  # the recorder process imports this module: it stays clear of scikit-learn (see components/results.py)
+    from components.leaderboard import Leaderboard
 
 _MAX_TAG = 4000
 _RUN_STATUS = {"completed": "FINISHED", "early_terminated": "KILLED", "failed": "FAILED"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -19,8 +19,7 @@ from sklearn.pipeline import Pipeline
 from components.data import SplitPlan
 from components.metrics import Metric, Task
 from components.models import get_family
-
-TrialStatus = Literal["completed", "early_terminated", "failed"]
+from components.results import TrialResult, TrialStatus  # noqa: F401 (imported from here across jido)
 
 # Called after each stage with (metric so far, step); True means "stop this trial".
 Reporter = Callable[[float, int], bool]
@@ -38,21 +37,6 @@ class TrialConfig:
         """The pipeline as Azure's progress table names it: preprocessing, then model."""
         scaler = "StandardScaler " if get_family(self.model_name).needs_scaling else ""
         return f"{scaler}{self.model_name}"
-
-
-@dataclass(frozen=True)
-class TrialResult:
-    """What one trial produced."""
-
-    iteration: int
-    model_name: str
-    params: dict[str, Any]
-    status: TrialStatus
-    metric: float | None
-    duration_s: float
-    error: str | None = None
-    fold_metrics: tuple[float, ...] = ()
-    curve: tuple[float, ...] = ()
 
 
 def build_pipeline(model_name: str, task: Task, params: dict[str, Any], seed: int) -> Pipeline:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import optuna
 
-from components.trial import TrialResult
+from components.results import TrialResult
 
 _RESULT_ATTR = "jido.result"
 _CLOSED_ATTR = "jido.closed"
