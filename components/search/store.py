@@ -64,24 +64,25 @@ class SweepStore:
         resumed: Whether the study already existed and was not closed.
     """
 
-    def __init__(self, url: str, study_name: str, resumed: bool):
+    def __init__(self, url: str, study_name: str, resumed: bool, storage: optuna.storages.BaseStorage | None = None):
         self.url = url
         self.study_name = study_name
         self.resumed = resumed
-        self._study = optuna.load_study(study_name=study_name, storage=url)
+        self._study = optuna.load_study(study_name=study_name, storage=storage or url)
 
     @classmethod
     def open(cls, url: str, experiment_name: str, fingerprint: str, greater_is_better: bool) -> "SweepStore":
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        storage = optuna.storages.get_storage(url)  # one engine and schema check for all four calls, not one each (~0.09 s each)
         prefix = f"{experiment_name}-{fingerprint}-"
-        numbers = [int(name[len(prefix):]) for name in optuna.get_all_study_names(url) if re.fullmatch(re.escape(prefix) + r"\d+", name)]
+        numbers = [int(name[len(prefix):]) for name in optuna.get_all_study_names(storage) if re.fullmatch(re.escape(prefix) + r"\d+", name)]
         if numbers:
             latest = f"{prefix}{max(numbers)}"
-            if not optuna.load_study(study_name=latest, storage=url).user_attrs.get(_CLOSED_ATTR):
-                return cls(url, latest, resumed=True)
+            if not optuna.load_study(study_name=latest, storage=storage).user_attrs.get(_CLOSED_ATTR):
+                return cls(url, latest, resumed=True, storage=storage)
         name = f"{prefix}{max(numbers, default=0) + 1}"
-        optuna.create_study(storage=url, study_name=name, direction="maximize" if greater_is_better else "minimize")
-        return cls(url, name, resumed=False)
+        optuna.create_study(storage=storage, study_name=name, direction="maximize" if greater_is_better else "minimize")
+        return cls(url, name, resumed=False, storage=storage)
 
     def finished(self) -> list[optuna.trial.FrozenTrial]:
         """The trials this sweep finished so far (any state jido records: completed, stopped early, failed)."""
