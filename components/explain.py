@@ -7,6 +7,12 @@ for the column they came from, and any model (an ensemble included) can be
 explained the same way. For a classifier, each class also gets its own
 importance from the same shuffles: how much the model's probability of that
 class drops, on average, for the rows of that class.
+
+Columns whose shuffling leaves the primary metric where it was are ordered by
+how much it raises the log loss of a classifier's probabilities. A model that
+ranks its training rows perfectly (an AUC of 1.0 on them) keeps that AUC
+when any one of several redundant columns is shuffled, so every drop would be
+zero and the ranking would say nothing; its probabilities still move.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import pandas as pd
 from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 
+from components.ensemble import tiebreak
 from components.metrics import Metric
 from components.trial import class_labels, score_predictions, validation_predictions
 
@@ -41,6 +48,8 @@ class Explanation:
         n_rows: Rows the importance was measured on.
         n_repeats: Shuffles per column.
         rows_from: Which rows those were.
+        log_loss_rise: Column -> mean rise of the log loss over the shuffles
+            (classification with probabilities), which orders columns the metric ties.
     """
 
     metric_name: str
@@ -51,6 +60,7 @@ class Explanation:
     n_repeats: int = 0
     rows_from: str = ""
     method: str = "permutation importance"
+    log_loss_rise: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -64,6 +74,8 @@ class Explanation:
         rows = []
         for column in list(self.overall)[:limit]:
             row = {"column": column, f"importance ({self.metric_name} drop)": f"{self.overall[column]:.4f} ± {self.overall_std[column]:.4f}"}
+            if self.log_loss_rise:
+                row["log loss rise"] = f"{self.log_loss_rise[column]:.4f}"
             for label, by_column in self.per_class.items():
                 row[f"class {label}"] = f"{by_column[column]:.4f}"
             rows.append(row)
@@ -78,7 +90,8 @@ class Explanation:
             f"### {title}",
             "",
             f"{self.method} on {self.n_rows} {self.rows_from}, {self.n_repeats} shuffles per column: how much {self.metric_name} drops "
-            "when the column is shuffled" + (" and, per class, how much that class's probability drops on its own rows." if self.per_class else "."),
+            "when the column is shuffled" + (" and, per class, how much that class's probability drops on its own rows." if self.per_class else ".")
+            + (" Columns with the same drop are ordered by how much the log loss rises." if self.log_loss_rise else ""),
             "",
             "| " + " | ".join(header) + " |",
             "|" + "---|" * len(header),
@@ -140,12 +153,14 @@ def explain_pipeline(
             for j, label in enumerate(classes):
                 mine = truth == label
                 values[f"class:{label}"] = float(predictions[mine, j].mean()) if mine.any() else 0.0
+            values["tiebreak"] = tiebreak(metric, truth, predictions, classes)  # minus the log loss: its drop is the loss's rise
         return values
 
     X_used = X[columns]
     found = permutation_importance(pipeline, X_used, y, scoring=scores, n_repeats=n_repeats, random_state=seed, n_jobs=1)
     overall = found["overall"]
-    order = np.argsort(-overall.importances_mean, kind="stable")
+    rise = found["tiebreak"].importances_mean if with_classes else np.zeros(len(columns))
+    order = np.lexsort((-rise, -overall.importances_mean))  # by the metric's drop, ties by the log loss's rise
     per_class = {}
     if with_classes:
         for label in classes:
@@ -159,6 +174,7 @@ def explain_pipeline(
         n_rows=len(X_used),
         n_repeats=n_repeats,
         rows_from=rows_from,
+        log_loss_rise={columns[i]: float(rise[i]) for i in order} if with_classes else {},
     )
 
 
@@ -172,11 +188,13 @@ def importance_chart(explanation: Explanation, title: str, limit: int = 20) -> b
     import matplotlib.pyplot as plt
 
     columns = list(explanation.overall)[:limit][::-1]
-    values = [explanation.overall[c] for c in columns]
-    errors = [explanation.overall_std[c] for c in columns]
     figure, axes = plt.subplots(figsize=(7, 0.35 * len(columns) + 1.2))
-    axes.barh(columns, values, xerr=errors, color="#3b7dd8")
-    axes.set_xlabel(f"drop in {explanation.metric_name} when shuffled")
+    if explanation.log_loss_rise and not any(explanation.overall.values()):  # the metric moved for no column: show what did
+        axes.barh(columns, [explanation.log_loss_rise[c] for c in columns], color="#3b7dd8")
+        axes.set_xlabel(f"rise in log loss when shuffled ({explanation.metric_name} did not drop for any column)")
+    else:
+        axes.barh(columns, [explanation.overall[c] for c in columns], xerr=[explanation.overall_std[c] for c in columns], color="#3b7dd8")
+        axes.set_xlabel(f"drop in {explanation.metric_name} when shuffled")
     axes.set_title(title)
     figure.tight_layout()
     buffer = io.BytesIO()

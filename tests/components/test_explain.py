@@ -62,3 +62,20 @@ def test_a_short_time_budget_cuts_shuffles_then_rows(planted):
     assert list(hurried.overall)[:2] in (["signal", "tier"], ["tier", "signal"])  # still the right columns on top
     relaxed = explain_pipeline(pipeline, X, y, metric, list(X.columns), "training rows", time_budget_s=600)
     assert relaxed.n_repeats == 3 and relaxed.n_rows == len(X)
+
+
+def test_columns_the_metric_ties_are_ordered_by_the_rise_in_log_loss():
+    """Three copies of a wide-margin signal: shuffling any one leaves every prediction right, so accuracy never drops."""
+    rng = np.random.default_rng(5)
+    n = 400
+    side = rng.choice([-1.0, 1.0], n)
+    X = pd.DataFrame({"noise": rng.normal(size=n), **{f"copy_{k}": side * rng.uniform(5, 6, n) for k in range(3)}})
+    y = pd.Series(np.where(side > 0, "yes", "no"))
+    pipeline = build_pipeline("LogisticRegression", "classification", {"C": 1.0, "class_weight": None}, 0).fit(X, y)
+    found = explain_pipeline(pipeline, X, y, get_metric("accuracy"), list(X.columns), "training rows", n_repeats=2)
+    assert not any(found.overall.values())  # the metric ties every column at zero
+    assert list(found.overall)[-1] == "noise" and set(list(found.overall)[:3]) == {"copy_0", "copy_1", "copy_2"}
+    assert min(found.log_loss_rise[f"copy_{k}"] for k in range(3)) > 10 * max(abs(found.log_loss_rise["noise"]), 1e-4)
+    assert "log loss rise" in found.rows(1)[0] and "ordered by how much the log loss rises" in found.markdown("copies")
+    assert Explanation.from_json(found.to_json()) == found
+    assert importance_chart(found, "copies").startswith(b"\x89PNG")
