@@ -10,16 +10,20 @@ from components.models.linear import ElasticNetFamily, LinearSVMFamily, Logistic
 from components.models.neighbors import KNNFamily
 from components.models.trees import ExtremeRandomTreesFamily, HistGradientBoostingFamily, RandomForestFamily
 
+# In the order a sweep of the default portfolio tries each family's defaults: the cheap, strong
+# gradient boosting first, the linear models, then the forests. On modeldata/ames (2,930 rows, 80
+# columns, 3 folds, one thread) the forests' defaults took 22-24 s against 2-4 s for the boosters, so
+# under a one-minute budget the forests ran and XGBoost never did.
 REGISTRY: dict[str, ModelFamily] = {
     family.name: family
     for family in (
         LightGBMFamily(),
+        XGBoostFamily(),
+        HistGradientBoostingFamily(),
         LogisticRegressionFamily(),
         ElasticNetFamily(),
         RandomForestFamily(),
         ExtremeRandomTreesFamily(),
-        HistGradientBoostingFamily(),
-        XGBoostFamily(),
         KNNFamily(),
         LinearSVMFamily(),
         SGDFamily(),
