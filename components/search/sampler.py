@@ -121,6 +121,12 @@ class StudyReporter:
         return bool(trial.should_prune())
 
 
+# A focused family that has not beaten its best in this many completed trials makes way for the next one.
+# Seen on modeldata/credit_data: the leading LinearSVM took 80 of 100 trials, all within 0.0015 AUC of
+# each other, while the boosters' defaults, 0.013 behind, were never tuned.
+STALE_AFTER = 10
+
+
 class TrialPlanner:
     """Hands out trial configurations and learns their results.
 
@@ -140,7 +146,10 @@ class TrialPlanner:
             ``focus`` sub-spaces (families) with the best results so far only,
             so the budget goes to tuning the families that lead rather than
             to every family in turn (FLAML narrows its learners similarly).
-            None searches every sub-space throughout.
+            A leader whose last ``STALE_AFTER`` completed trials all failed to
+            beat its best gives its place to the next family, so a plateau
+            does not take the rest of the budget. None searches every
+            sub-space throughout.
     """
 
     def __init__(
@@ -160,6 +169,7 @@ class TrialPlanner:
         self.focus = focus if sampling == "bayesian" else None
         self.greater_is_better = greater_is_better
         self._best_by_subspace: dict[int, float] = {}
+        self._since_best: dict[int, int] = {}  # completed trials of each sub-space since its best
         self.subspaces = list(subspaces)
         self.task = task
         self.pruner = pruner
@@ -245,7 +255,8 @@ class TrialPlanner:
             return None
         sign = 1.0 if self.greater_is_better else -1.0
         ranked = sorted(self._best_by_subspace, key=lambda i: (-sign * self._best_by_subspace[i], i))
-        return sorted(ranked[: self.focus])
+        improving = [i for i in ranked if self._since_best[i] < STALE_AFTER]
+        return sorted((improving or ranked)[: self.focus])
 
     def _learn(self, params: dict[str, Any], result: TrialResult) -> None:
         if result.status != "completed":
@@ -256,6 +267,9 @@ class TrialPlanner:
         best = self._best_by_subspace.get(index)
         if best is None or (result.metric > best if self.greater_is_better else result.metric < best):
             self._best_by_subspace[index] = result.metric
+            self._since_best[index] = 0
+        else:
+            self._since_best[index] += 1
 
     def reporter(self, iteration: int) -> StudyReporter | None:
         """What trial ``iteration`` reports its intermediate metrics to, when a policy is set."""

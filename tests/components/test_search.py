@@ -5,7 +5,7 @@ import optuna
 import pytest
 
 from components.models import get_family
-from components.search.sampler import TrialPlanner, parse_search_space, portfolio_subspaces
+from components.search.sampler import STALE_AFTER, TrialPlanner, parse_search_space, portfolio_subspaces
 from components.search.space import Choice, FloatRange, IntRange, Normal, parse_distribution
 from components.trial import TrialResult
 
@@ -172,8 +172,12 @@ def test_after_the_defaults_a_focused_sweep_tunes_only_the_leading_families():
     planner = TrialPlanner(portfolio_subspaces(families, "classification"), "classification", True, 0, "bayesian", defaults_first=True, focus=3)
     configs = _run(planner, 40, metric=lambda c: score[c.model_name])
     assert [name for name, _ in configs[:6]] == families  # every family's defaults first
-    assert {name for name, _ in configs[6:]} <= {"RandomForest", "ExtremeRandomTrees", "LinearSVM"}
-    assert len({name for name, _ in configs[6:]}) == 3  # and all three leaders get tuned
+    assert {name for name, _ in configs[6:6 + STALE_AFTER]} <= {"RandomForest", "ExtremeRandomTrees", "LinearSVM"}
+    assert {"RandomForest", "ExtremeRandomTrees", "LinearSVM"} <= {name for name, _ in configs[6:]}  # all three leaders get tuned
+    # No score ever improves here: once the first leader has run STALE_AFTER trials past its best, the fourth family gets its place.
+    forest = [k for k, (name, _) in enumerate(configs) if name == "RandomForest"]
+    entered = next(k for k, (name, _) in enumerate(configs) if k >= 6 and name == "LogisticRegression")
+    assert len(forest) > STALE_AFTER and entered > forest[STALE_AFTER]
     # Without focus (or with random sampling) every family stays in play.
     wide = TrialPlanner(portfolio_subspaces(families, "classification"), "classification", True, 0, "random", defaults_first=True, focus=3)
     assert len({name for name, _ in _run(wide, 40, metric=lambda c: score[c.model_name])[6:]}) > 3
