@@ -35,7 +35,9 @@ class _ForestFamily(ModelFamily):
     def defaults(self, task: Task) -> dict[str, Any]:
         if task == "classification":
             return {"n_estimators": 100, "max_features": "sqrt", "min_samples_leaf": 1, "class_weight": None}
-        return {"n_estimators": 100, "max_features": 1.0, "min_samples_leaf": 1}
+        # A third of the features per split (Breiman's choice for regression, R's randomForest default) rather than
+        # scikit-learn's all of them: on one-hot encoded wide tables (modeldata/ames) every tree costs 3x less.
+        return {"n_estimators": 100, "max_features": 0.3, "min_samples_leaf": 1}
 
     def build(self, task: Task, params: dict[str, Any], seed: int):
         return self._estimators[task](random_state=seed, n_jobs=1, **params)
