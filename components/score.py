@@ -21,7 +21,7 @@ from components.contract import DataContract
 from components.drift import DriftCounter, FeatureDrift
 from components.errors import InputProblems, JidoError
 from components.records import Records, takes_records
-from components.validate import check_rows, keeps_contract, row_reasons, table_problems, top_reasons
+from components.validate import JSON_SCALARS, check_rows, keeps_contract, row_reasons, table_problems, top_reasons
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,6 @@ def score_frame(
 
 # A real-time request scores at most this many rows; larger inputs belong to batch scoring.
 MAX_REQUEST_ROWS = 10_000
-_SCALARS = (str, int, float, bool, type(None))
 # Requests of at most this many clean rows are featurized as records, without pandas (components/records.py). Measured
 # on an ensemble of two boosted models: 1 row 1.8 ms against 9.3 ms through a frame, 128 rows 5.9 ms against 11.7 ms.
 RECORDS_AT_MOST = 256
@@ -116,7 +115,7 @@ def records_frame(rows: object) -> pd.DataFrame:
         if not isinstance(row, dict):
             problems.append(f"row {i} is {type(row).__name__}, not an object (column: value)")
             continue
-        nested = [str(k) for k, v in row.items() if not isinstance(v, _SCALARS)]
+        nested = [str(k) for k, v in row.items() if not isinstance(v, JSON_SCALARS)]
         if nested:
             problems.append(f"row {i}: column(s) {', '.join(nested)} hold a list or an object; give one value per column")
     if problems:

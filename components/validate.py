@@ -75,7 +75,7 @@ def keeps_contract(rows: list, contract: DataContract) -> bool:
     if not used:  # a version kept without a contract: the frame path checks the model's columns
         return False
     for row in rows:
-        if type(row) is not dict or not all(type(v) in _PLAIN for v in row.values()):
+        if type(row) is not dict or not all(type(v) in JSON_SCALARS for v in row.values()):
             return False
         for column in used:
             value = row.get(column.name, _ABSENT)
@@ -92,7 +92,8 @@ def keeps_contract(rows: list, contract: DataContract) -> bool:
     return True
 
 
-_PLAIN = (str, int, float, bool, type(None))
+# The values a JSON row may hold in a column (a list or an object is refused).
+JSON_SCALARS = (str, int, float, bool, type(None))
 _ABSENT = object()
 
 
