@@ -143,6 +143,7 @@ def explain_pipeline(
     classes = class_labels(y, metric.task)
     sign = 1.0 if metric.greater_is_better else -1.0
     with_classes = metric.task == "classification" and hasattr(pipeline, "predict_proba")
+    ties_by_log_loss = with_classes and metric.name != "log_loss"  # a log loss metric is its own tie-break
 
     # One prediction per shuffle serves every score (permutation_importance takes a scorer returning a dict).
     def scores(estimator, X_part, y_part) -> dict[str, float]:
@@ -153,13 +154,14 @@ def explain_pipeline(
             for j, label in enumerate(classes):
                 mine = truth == label
                 values[f"class:{label}"] = float(predictions[mine, j].mean()) if mine.any() else 0.0
-            values["tiebreak"] = tiebreak(metric, truth, predictions, classes)  # minus the log loss: its drop is the loss's rise
+            if ties_by_log_loss:
+                values["tiebreak"] = tiebreak(metric, truth, predictions, classes)  # minus the log loss: its drop is the loss's rise
         return values
 
     X_used = X[columns]
     found = permutation_importance(pipeline, X_used, y, scoring=scores, n_repeats=n_repeats, random_state=seed, n_jobs=1)
     overall = found["overall"]
-    rise = found["tiebreak"].importances_mean if with_classes else np.zeros(len(columns))
+    rise = found["tiebreak"].importances_mean if ties_by_log_loss else np.zeros(len(columns))
     order = np.lexsort((-rise, -overall.importances_mean))  # by the metric's drop, ties by the log loss's rise
     per_class = {}
     if with_classes:
@@ -174,7 +176,7 @@ def explain_pipeline(
         n_rows=len(X_used),
         n_repeats=n_repeats,
         rows_from=rows_from,
-        log_loss_rise={columns[i]: float(rise[i]) for i in order} if with_classes else {},
+        log_loss_rise={columns[i]: float(rise[i]) for i in order} if ties_by_log_loss else {},
     )
 
 

@@ -79,3 +79,5 @@ def test_columns_the_metric_ties_are_ordered_by_the_rise_in_log_loss():
     assert "log loss rise" in found.rows(1)[0] and "ordered by how much the log loss rises" in found.markdown("copies")
     assert Explanation.from_json(found.to_json()) == found
     assert importance_chart(found, "copies").startswith(b"\x89PNG")
+    by_log_loss = explain_pipeline(pipeline, X, y, get_metric("log_loss"), list(X.columns), "training rows", n_repeats=2)
+    assert by_log_loss.log_loss_rise == {} and list(by_log_loss.overall)[-1] == "noise"  # the metric is the log loss: no second column of it
