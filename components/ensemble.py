@@ -22,6 +22,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from components.metrics import TIE, Metric
+from components.results import TrialResult
 from components.trial import score_predictions
 
 ENSEMBLE_NAME = "VotingEnsemble"
@@ -58,6 +59,28 @@ def tiebreak(metric: Metric, y_true: np.ndarray, predictions: np.ndarray, classe
 
     proba = np.clip(predictions.astype(float), 1e-15, 1.0)
     return -float(log_loss(y_true, proba / proba.sum(axis=1, keepdims=True), labels=classes))  # kept as float32: rows sum to 1 only roughly
+
+
+def best_calibrated(
+    best: TrialResult, results: list[TrialResult], candidates: dict[int, np.ndarray], y_true: np.ndarray, metric: Metric, classes: np.ndarray | None
+) -> tuple[TrialResult, float, float]:
+    """Of the trials that tie the best one on the primary metric, the one ``tiebreak`` ranks first.
+
+    Returns it with its own and the best trial's ``tiebreak`` values. The best
+    trial stays when its predictions were not kept (nothing to compare) or no
+    tied trial beats it by more than ``TIE``; ties among the others go to the
+    earliest, like ties on the primary metric.
+    """
+    if best.iteration not in candidates:
+        return best, 0.0, 0.0
+    incumbent = tiebreak(metric, y_true, candidates[best.iteration], classes)
+    chosen, chosen_value = best, incumbent
+    for result in sorted(results, key=lambda r: r.iteration):
+        if result.status == "completed" and result.iteration in candidates and result is not best and abs(result.metric - best.metric) <= TIE:
+            value = tiebreak(metric, y_true, candidates[result.iteration], classes)
+            if value > chosen_value + TIE:
+                chosen, chosen_value = result, value
+    return chosen, chosen_value, incumbent
 
 
 class EnsembleCandidates:

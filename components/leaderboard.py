@@ -50,6 +50,12 @@ class Leaderboard:
         else:
             self._consider(result)
 
+    def prefer(self, result: TrialResult) -> None:
+        """Makes a completed trial that ties the best metric the best (a tie-break decided elsewhere, on predictions the board does not hold)."""
+        if result.status != "completed" or self._best is None or abs(result.metric - self._best.metric) > TIE:
+            raise ValueError(f"trial {result.iteration} does not tie the best trial; only a tie can be broken")
+        self._best = result
+
     def best(self) -> TrialResult | None:
         """The completed trial with the best metric (the first to reach it wins a tie, unless added with ``wins_tie``)."""
         return self._best

@@ -10,7 +10,7 @@ import numpy as np
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from components.ensemble import ENSEMBLE_NAME, ensemble_pipeline, fold_segments, greedy_selection, tiebreak
+from components.ensemble import ENSEMBLE_NAME, best_calibrated, ensemble_pipeline, fold_segments, greedy_selection, tiebreak
 from components.metrics import TIE, get_metric
 from components.spec import ExperimentSpec
 from components.trial import TrialResult, build_pipeline, class_labels
@@ -21,7 +21,10 @@ from tasks.trials import SweepOutcome
 
 @task(name="select-ensemble", cache_policy=NO_CACHE)
 def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome) -> SweepOutcome:
-    """Chooses a weighted vote of trials on their validation predictions (Caruana's greedy selection).
+    """Breaks a tie for the best trial, then chooses a weighted vote of trials on their validation predictions (Caruana's greedy selection).
+
+    Of the trials that tie the best on the primary metric, the one with the
+    lowest log loss on the validation rows becomes the best single pipeline.
 
     The ensemble joins the leaderboard as one more row, with its weights as
     parameters, only when it has two members or more and its metric beats the
@@ -30,15 +33,26 @@ def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutc
     """
     logger = task_logger()
     board = sweep.board
+    metric = get_metric(board.metric_name)
+    started = time.perf_counter()
+    valid_rows = np.concatenate([rows for _, rows in data.plan])
+    y_valid, classes = data.y.iloc[valid_rows].to_numpy(), class_labels(data.y, spec.task)
+    if board.best() is not None and sweep.trained_best is None:
+        # On easy data many trials reach an AUC of 1.0; the first to get there is not the best of them.
+        # (Not when the best is a deep model kept as trained: switching would cost its whole training again.)
+        best = board.best()
+        calibrated, its_value, best_value = best_calibrated(best, board.results, sweep.predictions, y_valid, metric, classes)
+        if calibrated is not best:
+            board.prefer(calibrated)
+            logger.info(
+                "trial %d (%s) ties trial %d on %s and is better calibrated (log loss %.4f against %.4f): it is the best single pipeline",
+                calibrated.iteration, calibrated.model_name, best.iteration, metric.name, -its_value, -best_value,
+            )
     if not spec.enable_voting_ensemble:
         return sweep
     if len(sweep.predictions) < 2:
         logger.info("no voting ensemble: fewer than two completed trials with predictions to average")
         return sweep
-    metric = get_metric(board.metric_name)
-    started = time.perf_counter()
-    valid_rows = np.concatenate([rows for _, rows in data.plan])
-    y_valid, classes = data.y.iloc[valid_rows].to_numpy(), class_labels(data.y, spec.task)
     choice = greedy_selection(
         sweep.predictions, y_valid, fold_segments([len(rows) for _, rows in data.plan]), metric, classes, spec.ensemble_iterations
     )

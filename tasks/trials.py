@@ -244,7 +244,7 @@ class SweepOutcome:
             validated on a holdout (a refit would repeat its whole training); else None.
         predictions: The validation predictions of the best completed tabular
             trials (see ``components.trial.TrialOutput``), by iteration: the
-            candidates of ensemble selection.
+            candidates of ensemble selection and of the tie-break for the best.
         ensemble: The unfitted voting ensemble, when ensemble selection chose
             one (its row on the board is then the best).
     """
@@ -322,7 +322,8 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         # pipeline; the best one so far is kept, to be registered as trained.
         keep_models = len(data.plan.folds) == 1
         kept: tuple[TrialResult, Any] | None = None
-        keep_predictions = spec.enable_voting_ensemble
+        # Ensemble selection averages them; a classifier's also break ties for the best (see select_ensemble).
+        keep_predictions = spec.enable_voting_ensemble or spec.task == "classification"
         candidates = EnsembleCandidates(metric)
         running_gpus: dict[str, float] = {}  # Dask key -> GPUs the trial holds
         placed: dict[str, str] = {}  # Dask key -> the worker it was sent to

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from components.ensemble import EnsembleCandidates, ensemble_pipeline, fold_segments, greedy_selection
+from components.ensemble import EnsembleCandidates, best_calibrated, ensemble_pipeline, fold_segments, greedy_selection
 from components.metrics import get_metric
 from components.register import trusted_types_for
 from components.score import required_columns
@@ -111,6 +111,38 @@ def test_ties_on_the_primary_metric_go_to_the_better_calibrated():
     choice = greedy_selection(candidates, y, fold_segments([4]), get_metric("AUC_weighted"), classes, rounds=3)
     assert choice.metric == 1.0 and list(choice.weights) == [1]  # the sharper one alone: averaging only blurs it
     assert choice.tiebreak == pytest.approx(np.mean(np.log([0.99, 0.9, 0.8, 0.99])))  # minus its log loss
+
+
+def test_of_trials_tied_for_the_best_the_better_calibrated_is_chosen():
+    from components.leaderboard import Leaderboard
+
+    classes = np.array(["a", "b"])
+    y = np.array(["a", "a", "b", "b"])
+    unsure = np.array([[0.6, 0.4], [0.55, 0.45], [0.45, 0.55], [0.4, 0.6]])
+    sure = np.array([[0.99, 0.01], [0.9, 0.1], [0.2, 0.8], [0.01, 0.99]])
+    surest_but_worse = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
+    board = Leaderboard("AUC_weighted")
+    for iteration, metric in enumerate([1.0, 0.75, 1.0, 1.0]):
+        board.add(TrialResult(iteration, "LogisticRegression", {}, "completed", metric, 1.0))
+    candidates = {0: unsure, 1: surest_but_worse, 2: sure, 3: sure}
+    metric = get_metric("AUC_weighted")
+    chosen, its_value, best_value = best_calibrated(board.best(), board.results, candidates, y, metric, classes)
+    assert chosen.iteration == 2  # not 1 (it does not tie), and not 3 (as good as 2, and later)
+    assert its_value == pytest.approx(np.mean(np.log([0.99, 0.9, 0.8, 0.99])))
+    assert best_value == pytest.approx(np.mean(np.log([0.6, 0.55, 0.55, 0.6])))
+    board.prefer(chosen)
+    assert board.best().iteration == 2 and board.ranked()[0].iteration == 2
+    with pytest.raises(ValueError, match="does not tie"):
+        board.prefer(board.results[1])
+
+    # The best stays when its own predictions were not kept, and for a regressor (no log loss to compare).
+    assert best_calibrated(board.results[0], board.results, {2: sure}, y, metric, classes)[0].iteration == 0
+    regression = Leaderboard("r2_score")
+    for iteration in range(2):
+        regression.add(TrialResult(iteration, "ElasticNet", {}, "completed", 0.5, 1.0))
+    values = np.array([1.0, 2.0, 3.0])
+    chosen = best_calibrated(regression.best(), regression.results, {0: values, 1: values + 0.1}, values, get_metric("r2_score"), None)[0]
+    assert chosen.iteration == 0
 
 
 def test_a_tied_ensemble_can_still_be_crowned_on_the_leaderboard():

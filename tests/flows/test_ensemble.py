@@ -86,3 +86,28 @@ def test_no_ensemble_when_it_is_turned_off(services, diabetes):
     folder, _ = diabetes
     result = train(_spec(folder, services, "no-vote", enable_voting_ensemble=False))
     assert ENSEMBLE_NAME not in {row["model"] for row in result.leaderboard} and len(result.leaderboard) == 4
+
+
+def test_of_trials_tied_for_the_best_the_better_calibrated_is_registered(services, tmp_path):
+    # Two far-apart blobs: every C ranks every validation row right (AUC 1.0); the weakest penalty is the surest.
+    rng = np.random.default_rng(0)
+    y = np.repeat(["no", "yes"], 60)
+    frame = pd.DataFrame({"x1": rng.normal(0, 1, 120) + np.where(y == "yes", 12.0, 0.0), "x2": rng.normal(0, 1, 120), "label": y})
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    spec = build_spec({
+        "name": "ties",
+        "task": "classification",
+        "training_data": str(tmp_path / "train.csv"),
+        "target_column": "label",
+        "primary_metric": "AUC_weighted",
+        "n_cross_validations": 3,
+        "enable_voting_ensemble": False,
+        "limits": {"iterations": 4, "max_concurrent_iterations": 2},
+        "compute": {"address": services},
+        "sweep": {"sampling": "grid", "search_space": [{"model_name": ["LogisticRegression"], "C": [0.001, 0.01, 0.1, 100.0]}]},
+    })
+    result = train(spec)
+    top = result.leaderboard[0]
+    assert all(row["AUC_weighted"] == 1.0 for row in result.leaderboard)
+    assert json.loads(top["params"])["C"] == 100.0
+    assert min(row["iteration"] for row in result.leaderboard) < top["iteration"]  # a plain tie would have kept an earlier trial
