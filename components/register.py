@@ -121,12 +121,28 @@ def _held_packages(estimator: object) -> set[str]:
     return found
 
 
-def _booster_distributions(held: set[str]) -> list[str]:
-    """The installed distributions (``xgboost`` or ``xgboost-cpu``, ``lightgbm``) of the packages a pipeline holds."""
-    from importlib.metadata import packages_distributions
+# The distributions that may provide each booster's module (XGBoost also ships as xgboost-cpu).
+_BOOSTER_DISTRIBUTIONS = {"lightgbm": ("lightgbm",), "xgboost": ("xgboost", "xgboost-cpu")}
 
-    owners = packages_distributions()
-    return sorted({owners[module][0] for module in ("lightgbm", "xgboost") if module in held and module in owners})
+
+def _booster_distributions(held: set[str]) -> list[str]:
+    """The installed distributions (``xgboost`` or ``xgboost-cpu``, ``lightgbm``) of the packages a pipeline holds.
+
+    Looked up by name: ``importlib.metadata.packages_distributions`` reads every
+    installed distribution's file list (1.6 s of a 2.8 s registration here).
+    """
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    found = []
+    for module in sorted(held & set(_BOOSTER_DISTRIBUTIONS)):
+        for name in _BOOSTER_DISTRIBUTIONS[module]:
+            try:
+                distribution(name)
+            except PackageNotFoundError:
+                continue
+            found.append(name)
+            break
+    return found
 
 
 def _holds_deep_model(pipeline: Pipeline) -> bool:
