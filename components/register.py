@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+import threading
 import warnings
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -294,11 +296,54 @@ def _kept_text(ref: ModelRef, tracking_uri: str, tag: str, missing: str) -> str:
 
 
 def load_pipeline(ref: ModelRef, tracking_uri: str) -> Pipeline:
-    """Loads a registered version's fitted pipeline."""
+    """Loads a registered version's fitted pipeline, or takes it from ``prefetch_pipeline`` when that loaded this version."""
     import mlflow
 
+    with _PREFETCH_LOCK:
+        ahead = _PREFETCHED.pop(tracking_uri, None)
+    if ahead is not None:
+        try:
+            found, pipeline = ahead.result()
+        except Exception:  # whatever failed there fails again here, with its own message
+            found = None
+        if found == ref:
+            return pipeline
     mlflow.set_tracking_uri(tracking_uri)
     return mlflow.sklearn.load_model(ref.uri)
+
+
+# Pipelines loading ahead of their use, by tracking URI (see prefetch_pipeline).
+_PREFETCHED: dict[str, Future] = {}
+_PREFETCH_LOCK = threading.Lock()
+
+
+def prefetch_pipeline(model_uri: str, tracking_uri: str) -> None:
+    """Starts resolving ``model_uri`` and loading its pipeline on a thread of its own, for ``load_pipeline`` to take.
+
+    `jido score` first starts Prefect's temporary API server: about 6 s on
+    the 2-core machine, half of it waiting for the server to answer. Loading
+    the model took about as long (importing skops alone takes 3.7 s: it
+    imports every scikit-learn module, and through them torch). Loading while
+    the server starts overlaps the two. A version resolved differently by
+    then (the alias moved) is loaded again; an error is left for the flow's
+    own load to report.
+    """
+    future: Future = Future()
+
+    def load() -> None:
+        try:
+            ref = resolve_model(model_uri, tracking_uri)
+            import mlflow
+
+            mlflow.set_tracking_uri(tracking_uri)
+            future.set_result((ref, mlflow.sklearn.load_model(ref.uri)))
+        except BaseException as error:  # noqa: BLE001 - handed to the taker, which loads again
+            future.set_exception(error)
+
+    with _PREFETCH_LOCK:
+        _PREFETCHED[tracking_uri] = future
+    # A daemon thread: a run that fails before loading the model exits without waiting for it.
+    threading.Thread(target=load, name="jido-prefetch-model", daemon=True).start()
 
 
 def champion(model_name: str, tracking_uri: str) -> ModelRef | None:

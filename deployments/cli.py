@@ -50,6 +50,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
+    from components.register import prefetch_pipeline
+    from tasks.settings import tracking_uri
+
+    prefetch_pipeline(args.model_uri, tracking_uri())  # while Prefect's API server starts
     from flows.score import score
 
     _install_user_error_filter()

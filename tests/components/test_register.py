@@ -12,6 +12,7 @@ from components.register import (
     list_models,
     load_pipeline,
     log_and_register,
+    prefetch_pipeline,
     resolve_model,
     set_champion,
     trusted_types_for,
@@ -46,6 +47,41 @@ def test_register_load_round_trip_predicts_the_same(tracking_uri, fitted):
     assert rows[0]["aliases"] == "champion" and rows[0]["metric"] == "accuracy" and rows[0]["value"] == "0.9"
     version = MlflowClient(tracking_uri).get_model_version("roundtrip", ref.version)
     assert version.tags["jido.metric_name"] == "accuracy"
+
+
+def test_a_prefetched_pipeline_is_taken_only_for_the_version_it_loaded(tracking_uri, fitted, monkeypatch):
+    import mlflow.sklearn
+
+    from components import register
+
+    pipeline, X = fitted
+    run_id = _run(tracking_uri, "prefetched")
+    first = log_and_register(pipeline, X, "prefetched", tracking_uri, run_id, {})
+    second = log_and_register(pipeline, X, "prefetched", tracking_uri, run_id, {})
+    set_champion(first, tracking_uri)
+
+    reads: list[str] = []
+    read = mlflow.sklearn.load_model
+    monkeypatch.setattr(mlflow.sklearn, "load_model", lambda uri: reads.append(uri) or read(uri))
+
+    def prefetched() -> None:
+        prefetch_pipeline("models:/prefetched@champion", tracking_uri)
+        register._PREFETCHED[tracking_uri].result()
+        reads.clear()
+
+    prefetched()
+    taken = load_pipeline(first, tracking_uri)  # the alias's version: taken, not read again
+    assert reads == [] and np.array_equal(taken.predict_proba(X), pipeline.predict_proba(X))
+    load_pipeline(first, tracking_uri)  # taken once: a later load reads the store
+    assert reads == [first.uri]
+    prefetched()
+    load_pipeline(second, tracking_uri)  # not the version the alias named when prefetched
+    assert reads == [second.uri]
+
+    # A prefetch that fails leaves the error to the flow's own load.
+    prefetch_pipeline("models:/nothing@champion", tracking_uri)
+    with pytest.raises(JidoError, match="no registered model version"):
+        load_pipeline(resolve_model("models:/nothing@champion", tracking_uri), tracking_uri)
 
 
 class Unreviewed(AutoFeaturizer):
