@@ -17,8 +17,8 @@ def scratch_environment(prefix: str) -> str:
     return folder
 
 
-def time_jido_sweep(address: str, data, target: str, models: list[str], n_trials: int, n_concurrent: int, seed: int) -> float:
-    """Seconds jido's run-trials task takes for a random sweep on the Dask scheduler at ``address``."""
+def time_jido_sweep(address: str, data, target: str, models: list[str], n_trials: int, n_concurrent: int, seed: int) -> tuple[float, list]:
+    """Seconds jido's run-trials task takes for a random sweep on the Dask scheduler at ``address``, and the trials' results."""
     from prefect import flow
 
     from components.spec import build_spec
@@ -41,11 +41,11 @@ def time_jido_sweep(address: str, data, target: str, models: list[str], n_trials
     )
 
     @flow(name="jido-benchmark")
-    def measure() -> float:
+    def measure() -> tuple[float, list]:
         parent = start_experiment_run(spec, data)
         started = time.perf_counter()
-        run_trials(spec, data, parent)
-        return time.perf_counter() - started
+        outcome = run_trials(spec, data, parent)
+        return time.perf_counter() - started, outcome.board.results
 
     return measure()
 

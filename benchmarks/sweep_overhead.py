@@ -86,7 +86,7 @@ def main() -> None:
         ratios = []
         for repeat in range(args.repeats):
             bare_s = bare(client, data, get_metric("AUC_weighted"), args.trials, args.seed)
-            jido_s = time_jido_sweep(cluster.scheduler_address, data, "y", ["FixedTime"], args.trials, 2, args.seed)
+            jido_s, _ = time_jido_sweep(cluster.scheduler_address, data, "y", ["FixedTime"], args.trials, 2, args.seed)
             ratios.append(jido_s / bare_s)
             ideal = args.trials * 0.05 / 2
             print(f"pair {repeat + 1}: {args.trials} trials of ~50 ms on 2 workers (ideal {ideal:.1f} s): bare {bare_s:.2f} s, jido {jido_s:.2f} s, ratio {ratios[-1]:.3f}", flush=True)
