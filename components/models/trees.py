@@ -45,6 +45,9 @@ class _ForestFamily(ModelFamily):
     def stages(self, task: Task, params: dict[str, Any]) -> list[dict[str, Any]]:
         return growth_stages("n_estimators", params["n_estimators"])
 
+    def saved_trees(self, params: dict[str, Any]) -> int:
+        return int(params.get("n_estimators", 100))
+
 
 class RandomForestFamily(_ForestFamily):
     name = "RandomForest"
@@ -83,3 +86,6 @@ class HistGradientBoostingFamily(ModelFamily):
 
     def stages(self, task: Task, params: dict[str, Any]) -> list[dict[str, Any]]:
         return growth_stages("max_iter", params["max_iter"])
+
+    def saved_trees(self, params: dict[str, Any]) -> int:
+        return int(params.get("max_iter", 100))  # one per iteration and class: a lower bound for more than two classes
