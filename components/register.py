@@ -297,8 +297,6 @@ def _kept_text(ref: ModelRef, tracking_uri: str, tag: str, missing: str) -> str:
 
 def load_pipeline(ref: ModelRef, tracking_uri: str) -> Pipeline:
     """Loads a registered version's fitted pipeline, or takes it from ``prefetch_pipeline`` when that loaded this version."""
-    import mlflow
-
     with _PREFETCH_LOCK:
         ahead = _PREFETCHED.pop(tracking_uri, None)
     if ahead is not None:
@@ -308,6 +306,12 @@ def load_pipeline(ref: ModelRef, tracking_uri: str) -> Pipeline:
             found = None
         if found == ref:
             return pipeline
+    return _read_pipeline(ref, tracking_uri)
+
+
+def _read_pipeline(ref: ModelRef, tracking_uri: str) -> Pipeline:
+    import mlflow
+
     mlflow.set_tracking_uri(tracking_uri)
     return mlflow.sklearn.load_model(ref.uri)
 
@@ -333,10 +337,7 @@ def prefetch_pipeline(model_uri: str, tracking_uri: str) -> None:
     def load() -> None:
         try:
             ref = resolve_model(model_uri, tracking_uri)
-            import mlflow
-
-            mlflow.set_tracking_uri(tracking_uri)
-            future.set_result((ref, mlflow.sklearn.load_model(ref.uri)))
+            future.set_result((ref, _read_pipeline(ref, tracking_uri)))
         except BaseException as error:  # noqa: BLE001 - handed to the taker, which loads again
             future.set_exception(error)
 
