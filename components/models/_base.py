@@ -70,3 +70,14 @@ def growth_stages(param: str, total: int, n_stages: int = 10) -> list[dict[str, 
     """Warm-start stages that grow ``param`` (trees, boosting rounds) to ``total`` in up to ``n_stages`` steps."""
     sizes = sorted({max(1, -(-total * k // n_stages)) for k in range(1, n_stages + 1)})
     return [{param: size, "warm_start": True} for size in sizes]
+
+
+class NativeCategoriesMixin:
+    """For a gradient booster that splits on pandas categories and routes missing values itself (see ``components.native_features``)."""
+
+    accepts_sparse: ClassVar[bool]
+
+    def featurizer(self, params: dict[str, Any]) -> TransformerMixin:
+        from components.native_features import NativeFeaturizer
+
+        return NativeFeaturizer(sparse_output=self.accepts_sparse)

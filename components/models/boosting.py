@@ -17,11 +17,11 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
 from components.metrics import Task
-from components.models._base import ModelFamily
+from components.models._base import ModelFamily, NativeCategoriesMixin
 from components.search.space import Choice, Distribution, FloatRange, IntRange
 
 
-class LightGBMFamily(ModelFamily):
+class LightGBMFamily(NativeCategoriesMixin, ModelFamily):
     name = "LightGBM"
     tasks = frozenset({"classification", "regression"})
 
@@ -49,7 +49,7 @@ class LightGBMFamily(ModelFamily):
         return estimator(random_state=seed, verbose=-1, **params)
 
 
-class XGBoostFamily(ModelFamily):
+class XGBoostFamily(NativeCategoriesMixin, ModelFamily):
     name = "XGBoost"
     tasks = frozenset({"classification", "regression"})
 
@@ -72,10 +72,12 @@ class XGBoostFamily(ModelFamily):
     def build(self, task: Task, params: dict[str, Any], seed: int):
         from xgboost import XGBClassifier, XGBRegressor
 
+        # enable_categorical: splits on the featurizer's pandas categories (a table with text comes encoded, as numbers).
         if task == "regression":
-            return XGBRegressor(random_state=seed, tree_method="hist", **params)
+            return XGBRegressor(random_state=seed, tree_method="hist", enable_categorical=True, **params)
         settings = {k: v for k, v in params.items() if k != "class_weight"}
-        return EncodedLabels(XGBClassifier(random_state=seed, tree_method="hist", **settings), class_weight=params.get("class_weight"))
+        classifier = XGBClassifier(random_state=seed, tree_method="hist", enable_categorical=True, **settings)
+        return EncodedLabels(classifier, class_weight=params.get("class_weight"))
 
 
 def _with_class_weight(space: dict[str, Distribution], task: Task) -> dict[str, Distribution]:

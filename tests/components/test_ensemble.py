@@ -162,35 +162,40 @@ def test_members_configured_alike_share_one_featurizer_and_featurize_once(cancer
     import skops.io
 
     from components.featurize import AutoFeaturizer
+    from components.native_features import NativeFeaturizer
 
     X, y = cancer_frame.drop(columns="diagnosis"), cancer_frame["diagnosis"]
     forest = {"n_estimators": 20, "max_features": "sqrt", "min_samples_leaf": 1}
     members = [
         build_pipeline("RandomForest", "classification", forest, 0),
         build_pipeline("LogisticRegression", "classification", {"C": 1.0, "class_weight": None}, 0),
-        build_pipeline("HistGradientBoosting", "classification", {"max_iter": 30}, 0),  # dense features, from the forest's sparse ones
+        build_pipeline("HistGradientBoosting", "classification", {"max_iter": 30}, 0),  # dense features, from LightGBM's
         build_pipeline("ExtremeRandomTrees", "classification", forest, 0),
+        build_pipeline("LightGBM", "classification", {"n_estimators": 30}, 0),
     ]
-    pipeline = ensemble_pipeline(members, [1.0, 2.0, 1.0, 1.0], "classification", list(X.columns)).fit(X, y)
+    weights = [1.0, 2.0, 1.0, 1.0, 1.0]
+    pipeline = ensemble_pipeline(members, weights, "classification", list(X.columns)).fit(X, y)
     ensemble = pipeline.named_steps["model"]
-    assert ensemble.feature_groups_ == [[0, 2, 3], [1]]  # the trees featurize alike; the linear model scales numbers
-    shared = ensemble.members_[0].named_steps["featurize"]
-    assert ensemble.members_[2].named_steps["featurize"] is shared and ensemble.members_[3].named_steps["featurize"] is shared
-    expected = sum(w * clone(m).fit(X, y).predict_proba(X) for m, w in zip(members, [0.2, 0.4, 0.2, 0.2]))
+    # The forests encode alike, the linear model scales numbers, the boosters keep categories and missing values.
+    assert ensemble.feature_groups_ == [[0, 3], [1], [2, 4]]
+    assert ensemble.members_[3].named_steps["featurize"] is ensemble.members_[0].named_steps["featurize"]
+    assert ensemble.members_[4].named_steps["featurize"] is ensemble.members_[2].named_steps["featurize"]
+    expected = sum(w / 6.0 * clone(m).fit(X, y).predict_proba(X) for m, w in zip(members, weights))
     assert np.allclose(pipeline.predict_proba(X), expected)
     calls = []
-    original = AutoFeaturizer.transform
-    monkeypatch.setattr(AutoFeaturizer, "transform", lambda self, frame: calls.append(1) or original(self, frame))
+    for featurizer in (AutoFeaturizer, NativeFeaturizer):
+        monkeypatch.setattr(featurizer, "transform", lambda self, frame, original=featurizer.transform: calls.append(type(self)) or original(self, frame))
     loaded = skops.io.loads(skops.io.dumps(pipeline), trusted=trusted_types_for(pipeline))
-    assert np.allclose(loaded.predict_proba(X), expected) and len(calls) == 2  # once per group, after a round trip too
+    assert np.allclose(loaded.predict_proba(X), expected)
+    assert sorted(c.__name__ for c in calls) == ["AutoFeaturizer", "AutoFeaturizer", "NativeFeaturizer"]  # once per group, after a round trip too
 
 
 def test_a_member_that_needs_dense_features_gets_them_from_the_shared_sparse_ones(mixed_frame):
     from scipy import sparse
 
     X, y = mixed_frame.drop(columns="label"), mixed_frame["label"]
-    members = [
-        build_pipeline("RandomForest", "classification", {"n_estimators": 20, "max_features": "sqrt", "min_samples_leaf": 1}, 0),
+    members = [  # free text: the boosters' featurizer encodes the table, sparse, rather than keeping categories
+        build_pipeline("LightGBM", "classification", {"n_estimators": 20}, 0),
         build_pipeline("HistGradientBoosting", "classification", {"max_iter": 30}, 0),
     ]
     pipeline = ensemble_pipeline(members, [1.0, 1.0], "classification", list(X.columns)).fit(X, y)

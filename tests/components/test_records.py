@@ -98,14 +98,14 @@ def test_requests_score_from_tables_as_through_a_frame_for_single_models_and_ens
     frame, targets = table
     y = targets["binary" if task == "classification" else "continuous"]
     X, held_out = frame.iloc[:-40], frame
-    lgbm = build_pipeline("LightGBM", task, {"n_estimators": 30, "num_leaves": 15}, 0)
-    hgb = build_pipeline("HistGradientBoosting", task, {"max_iter": 30}, 0)
+    forest = build_pipeline("RandomForest", task, {"n_estimators": 20, "max_features": "sqrt", "min_samples_leaf": 1}, 0)
+    trees = build_pipeline("ExtremeRandomTrees", task, {"n_estimators": 20, "max_features": "sqrt", "min_samples_leaf": 1}, 0)
     linear = build_pipeline(*(("LogisticRegression", task, {"C": 1.0, "class_weight": None}) if task == "classification" else ("ElasticNet", task, {"alpha": 0.01, "l1_ratio": 0.5})), 0)
-    ensemble = ensemble_pipeline([clone(lgbm), clone(hgb), clone(linear)], [2.0, 1.0, 1.0], task, list(X.columns))
+    ensemble = ensemble_pipeline([clone(forest), clone(trees), clone(linear)], [2.0, 1.0, 1.0], task, list(X.columns))
     contract = learn_contract(X, AutoFeaturizer().fit(X, y.iloc[:-40]).profiles_)
     rows = [row for row in _requests(held_out) if row["visits"] >= 0 and (row["amount"] is None or row["amount"] < 1000)]
     assert keeps_contract(rows, contract)  # so the tables, not the frame, score them first
-    for pipeline in (lgbm, linear, ensemble):
+    for pipeline in (forest, linear, ensemble):
         pipeline.fit(X, y.iloc[:-40])
         assert takes_records(pipeline)
         for some in (rows, rows[:1]):
@@ -121,3 +121,5 @@ def test_only_featurizers_with_tables_take_records(table):
     off.steps[0] = ("featurize", NumericPassthrough())
     off.fit(frame[["amount", "visits"]].fillna(0), targets["binary"])
     assert not takes_records(off)
+    booster = build_pipeline("LightGBM", "classification", {"n_estimators": 20}, 0).fit(frame, targets["binary"])
+    assert not takes_records(booster)  # its featurizer gives a frame of categories, built from a frame
