@@ -31,7 +31,7 @@ from components.models import get_family
 from components.models.dnn import find_encoder, plan_text_models
 from components.search.sampler import TrialPlanner
 from components.search.store import SweepStore, sweep_fingerprint
-from components.spec import ExperimentSpec
+from components.spec import ExperimentSpec, Limits
 from components.tracking import ExperimentTracker, open_recorder, record_trial
 from components.trial import TrialConfig, TrialResult, run_trial_full, shipped
 from tasks.cluster import compute_client, local_workers, spawn_environment, visible_gpus  # noqa: F401 (tests import these from here)
@@ -225,10 +225,8 @@ def post_sweep_reserve(board: Leaderboard, n_folds: int, budget_s: float) -> flo
     """Seconds the sweep leaves at the end of the budget for what follows it.
 
     For the best trials (up to the members an ensemble usually has): their
-    refit on all rows, estimated from their trials (a trial fits once per
-    fold, on (k-1)/k of the rows, and also featurizes and predicts, so one
-    refit takes at most about its duration / k), and the registration of the
-    trees they keep; plus a fixed part. Never more than half the budget.
+    refit on all rows and the registration of the trees they keep (see
+    ``refit_estimate``); plus a fixed part. Never more than half the budget.
 
     Measured with 60 s budgets on the 2-core machine: with a 50% margin on the
     refit and no part for trees, a churn table's run ended at 46 s (the best
@@ -238,9 +236,24 @@ def post_sweep_reserve(board: Leaderboard, n_folds: int, budget_s: float) -> flo
     best = sorted(
         (r for r in board.results if r.status == "completed"), key=lambda r: r.metric, reverse=get_metric(board.metric_name).greater_is_better
     )[:_REFIT_MEMBERS]
-    refit = sum(r.duration_s for r in best) / max(1, n_folds)
-    save = _SAVE_S_PER_TREE * sum(_saved_trees(r) for r in best)
-    return min(0.5 * budget_s, _POST_SWEEP_FIXED_S + refit + save)
+    return min(0.5 * budget_s, _POST_SWEEP_FIXED_S + sum(refit_estimate(r, n_folds) for r in best))
+
+
+def refit_estimate(result: TrialResult, n_folds: int) -> float:
+    """Seconds to refit a trial's pipeline on all rows and register it, estimated from its trial.
+
+    A trial fits once per fold, on (k-1)/k of the rows, and also featurizes
+    and predicts, so one refit takes at most about its duration / k; each
+    scikit-learn tree it keeps adds ``_SAVE_S_PER_TREE`` to the registration.
+    """
+    return result.duration_s / max(1, n_folds) + _SAVE_S_PER_TREE * _saved_trees(result)
+
+
+def refit_allowance(limits: Limits) -> float | None:
+    """Seconds left, now, for refitting and registering the champion's pipelines; None without experiment_timeout_hours."""
+    if not limits.experiment_timeout_hours:
+        return None
+    return experiment_started() + limits.experiment_timeout_hours * 3600 - time.time() - _POST_SWEEP_FIXED_S
 
 
 def _saved_trees(result: TrialResult) -> int:

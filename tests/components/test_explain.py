@@ -81,3 +81,31 @@ def test_columns_the_metric_ties_are_ordered_by_the_rise_in_log_loss():
     assert importance_chart(found, "copies").startswith(b"\x89PNG")
     by_log_loss = explain_pipeline(pipeline, X, y, get_metric("log_loss"), list(X.columns), "training rows", n_repeats=2)
     assert by_log_loss.log_loss_rise == {} and list(by_log_loss.overall)[-1] == "noise"  # the metric is the log loss: no second column of it
+
+
+def test_shuffled_copies_are_predicted_together_and_score_as_one_by_one():
+    from components.explain import _shuffled_drops
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"a": rng.normal(size=50), "b": rng.normal(size=50), "c": rng.choice(["x", "y"], 50)})
+    y = 2 * X["a"].to_numpy() + X["b"].to_numpy()
+    calls = []
+
+    def predict(frame):
+        calls.append(len(frame))
+        return 2 * frame["a"].to_numpy() + 0.5 * frame["b"].to_numpy() + (frame["c"] == "x").to_numpy()
+
+    def scores(predictions, truth):
+        return {"overall": -float(np.mean((predictions - truth) ** 2))}
+
+    drops = _shuffled_drops(predict, X, y, scores, n_repeats=2, seed=7)["overall"]
+    assert calls == [50, 300]  # the sample, then its six shuffled copies in one call
+    # The same shuffles, one prediction each.
+    orders = np.random.default_rng(7)
+    baseline = scores(predict(X), y)["overall"]
+    for j, column in enumerate(X.columns):
+        for r in range(2):
+            shuffled = X.copy()
+            shuffled[column] = X[column].to_numpy()[orders.permutation(50)]
+            assert drops[j, r] == pytest.approx(baseline - scores(predict(shuffled), y)["overall"])
+    assert drops[0].mean() > drops[1].mean() > 0  # "a" weighs most
