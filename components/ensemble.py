@@ -212,16 +212,13 @@ def _is_classifier(ensemble: "VotingEnsemble") -> bool:
 
 
 class Densify(BaseEstimator, TransformerMixin):
-    """Sparse features made dense, for a member that needs dense input but shares a sparse featurizer.
-
-    Dense input passes as it is: a frame of pandas categories keeps its dtypes.
-    """
+    """Sparse features made dense, for a member that needs dense input but shares a sparse featurizer."""
 
     def fit(self, X, y=None):
         return self
 
     def transform(self, X):
-        return X.toarray() if sparse.issparse(X) else X
+        return X.toarray() if sparse.issparse(X) else np.asarray(X)
 
 
 def _sparse_featurized(member: Pipeline) -> Pipeline:

@@ -198,17 +198,18 @@ def _tabulate(fitted, columns: tuple[str, ...], missing: str) -> _CategoricalGro
 
 
 def takes_records(pipeline) -> bool:
-    """Whether a fitted pipeline can be given :class:`Records`: all its featurizers are AutoFeaturizers whose groups all tabulate.
+    """Whether a fitted pipeline can be given :class:`Records`: all its featurizers read them (AutoFeaturizers whose groups all tabulate, NativeFeaturizers).
 
     A single model's pipeline starts with its featurizer; an ensemble's selects
     columns and hands them to its members' featurizers.
     """
     from components.ensemble import SelectColumns, VotingEnsemble
     from components.featurize import AutoFeaturizer
+    from components.native_features import NativeFeaturizer
 
     first, final = pipeline.steps[0][1], pipeline.steps[-1][1]
     if isinstance(final, VotingEnsemble) and isinstance(first, SelectColumns) and len(pipeline.steps) == 2:
         featurizers = [member.steps[0][1] for member in final.members_]
     else:
         featurizers = [first]
-    return all(isinstance(f, AutoFeaturizer) and row_tables(f) is not None for f in featurizers)
+    return all((isinstance(f, AutoFeaturizer) and row_tables(f) is not None) or (isinstance(f, NativeFeaturizer) and f.reads_records()) for f in featurizers)

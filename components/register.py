@@ -35,11 +35,9 @@ REVIEWED_TRUSTED_TYPES = (
     "components.featurize.NumericPassthrough",
     "components.featurize.TextTfidf",
     "components.native_features.NativeFeaturizer",
+    "components.models._lightgbm.CategoryCodesClassifier",
+    "components.models._lightgbm.CategoryCodesRegressor",
     "components.models.boosting.EncodedLabels",
-    # HistGradientBoosting fitted on categories checks its numeric columns with a
-    # partial of scikit-learn's check_array; skops vets the wrapped function too.
-    "functools.partial",
-    "sklearn.utils.validation.check_array",
     # The target encoder's cross-fitting splitter (a seed and a fold count).
     "sklearn.model_selection._split.KFold",
     "sklearn.model_selection._split.StratifiedKFold",

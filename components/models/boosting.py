@@ -42,9 +42,9 @@ class LightGBMFamily(NativeCategoriesMixin, ModelFamily):
         return {**found, "class_weight": None} if task == "classification" else found
 
     def build(self, task: Task, params: dict[str, Any], seed: int):
-        from lightgbm import LGBMClassifier, LGBMRegressor
+        from components.models._lightgbm import CategoryCodesClassifier, CategoryCodesRegressor
 
-        estimator = LGBMClassifier if task == "classification" else LGBMRegressor
+        estimator = CategoryCodesClassifier if task == "classification" else CategoryCodesRegressor
         # Threads: LightGBM's default follows OpenMP, which jido's workers set to their share of the cores.
         return estimator(random_state=seed, verbose=-1, **params)
 

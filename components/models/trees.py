@@ -14,7 +14,7 @@ from sklearn.ensemble import (
 )
 
 from components.metrics import Task
-from components.models._base import ModelFamily, NativeCategoriesMixin, growth_stages
+from components.models._base import ModelFamily, growth_stages
 from components.search.space import Choice, Distribution, FloatRange, IntRange
 
 
@@ -59,7 +59,7 @@ class ExtremeRandomTreesFamily(_ForestFamily):
     _estimators = {"classification": ExtraTreesClassifier, "regression": ExtraTreesRegressor}
 
 
-class HistGradientBoostingFamily(NativeCategoriesMixin, ModelFamily):
+class HistGradientBoostingFamily(ModelFamily):
     name = "HistGradientBoosting"
     tasks = frozenset({"classification", "regression"})
     accepts_sparse = False
@@ -82,7 +82,7 @@ class HistGradientBoostingFamily(NativeCategoriesMixin, ModelFamily):
 
     def build(self, task: Task, params: dict[str, Any], seed: int):
         estimator = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
-        return estimator(random_state=seed, categorical_features="from_dtype", **params)
+        return estimator(random_state=seed, **params)
 
     def stages(self, task: Task, params: dict[str, Any]) -> list[dict[str, Any]]:
         return growth_stages("max_iter", params["max_iter"])

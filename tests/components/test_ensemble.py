@@ -169,17 +169,17 @@ def test_members_configured_alike_share_one_featurizer_and_featurize_once(cancer
     members = [
         build_pipeline("RandomForest", "classification", forest, 0),
         build_pipeline("LogisticRegression", "classification", {"C": 1.0, "class_weight": None}, 0),
-        build_pipeline("HistGradientBoosting", "classification", {"max_iter": 30}, 0),  # dense features, from LightGBM's
+        build_pipeline("HistGradientBoosting", "classification", {"max_iter": 30}, 0),  # dense features, from the forest's sparse ones
         build_pipeline("ExtremeRandomTrees", "classification", forest, 0),
         build_pipeline("LightGBM", "classification", {"n_estimators": 30}, 0),
     ]
     weights = [1.0, 2.0, 1.0, 1.0, 1.0]
     pipeline = ensemble_pipeline(members, weights, "classification", list(X.columns)).fit(X, y)
     ensemble = pipeline.named_steps["model"]
-    # The forests encode alike, the linear model scales numbers, the boosters keep categories and missing values.
-    assert ensemble.feature_groups_ == [[0, 3], [1], [2, 4]]
-    assert ensemble.members_[3].named_steps["featurize"] is ensemble.members_[0].named_steps["featurize"]
-    assert ensemble.members_[4].named_steps["featurize"] is ensemble.members_[2].named_steps["featurize"]
+    # The trees encode alike, the linear model scales numbers, LightGBM keeps categories and missing values.
+    assert ensemble.feature_groups_ == [[0, 2, 3], [1], [4]]
+    shared = ensemble.members_[0].named_steps["featurize"]
+    assert ensemble.members_[2].named_steps["featurize"] is shared and ensemble.members_[3].named_steps["featurize"] is shared
     expected = sum(w / 6.0 * clone(m).fit(X, y).predict_proba(X) for m, w in zip(members, weights))
     assert np.allclose(pipeline.predict_proba(X), expected)
     calls = []
@@ -194,8 +194,8 @@ def test_a_member_that_needs_dense_features_gets_them_from_the_shared_sparse_one
     from scipy import sparse
 
     X, y = mixed_frame.drop(columns="label"), mixed_frame["label"]
-    members = [  # free text: the boosters' featurizer encodes the table, sparse, rather than keeping categories
-        build_pipeline("LightGBM", "classification", {"n_estimators": 20}, 0),
+    members = [
+        build_pipeline("RandomForest", "classification", {"n_estimators": 20, "max_features": "sqrt", "min_samples_leaf": 1}, 0),
         build_pipeline("HistGradientBoosting", "classification", {"max_iter": 30}, 0),
     ]
     pipeline = ensemble_pipeline(members, [1.0, 1.0], "classification", list(X.columns)).fit(X, y)

@@ -70,6 +70,20 @@ def test_records_get_the_features_a_frame_of_them_gets(table, target, scale_nume
         assert np.array_equal(_dense(from_records), _dense(from_frame), equal_nan=True)  # the same numbers, to the last bit
 
 
+def test_native_featurizers_read_records_as_they_read_a_frame(table):
+    from components.native_features import NativeFeaturizer
+
+    frame, targets = table
+    featurizer = NativeFeaturizer().fit(frame.iloc[:-40], targets["binary"].iloc[:-40])
+    assert featurizer.reads_records()
+    rows = _requests(frame)
+    odd = [{"amount": "12.5", "visits": 3, "size": "s", "shop": "S001", "tier": "gold"}, {"amount": 1.0, "visits": None, "size": 7, "shop": "new", "tier": True}]
+    assert featurizer._from_records(odd[:1]) is None  # a number as text: pandas parses it
+    for some in (rows, rows[:1], rows[-3:], odd, odd[1:]):
+        from_records, from_frame = featurizer.transform(Records(some, list(frame.columns))), featurizer.transform(pd.DataFrame.from_records(some))
+        assert np.array_equal(from_records, from_frame, equal_nan=True)
+
+
 def test_values_a_table_cannot_take_and_columns_without_tables_go_through_a_frame(table, mixed_frame):
     frame, targets = table
     featurizer = AutoFeaturizer(sparse_output=False).fit(frame, targets["binary"])
@@ -98,14 +112,14 @@ def test_requests_score_from_tables_as_through_a_frame_for_single_models_and_ens
     frame, targets = table
     y = targets["binary" if task == "classification" else "continuous"]
     X, held_out = frame.iloc[:-40], frame
-    forest = build_pipeline("RandomForest", task, {"n_estimators": 20, "max_features": "sqrt", "min_samples_leaf": 1}, 0)
-    trees = build_pipeline("ExtremeRandomTrees", task, {"n_estimators": 20, "max_features": "sqrt", "min_samples_leaf": 1}, 0)
+    lgbm = build_pipeline("LightGBM", task, {"n_estimators": 30, "num_leaves": 15}, 0)  # categories as categories
+    hgb = build_pipeline("HistGradientBoosting", task, {"max_iter": 30}, 0)
     linear = build_pipeline(*(("LogisticRegression", task, {"C": 1.0, "class_weight": None}) if task == "classification" else ("ElasticNet", task, {"alpha": 0.01, "l1_ratio": 0.5})), 0)
-    ensemble = ensemble_pipeline([clone(forest), clone(trees), clone(linear)], [2.0, 1.0, 1.0], task, list(X.columns))
+    ensemble = ensemble_pipeline([clone(lgbm), clone(hgb), clone(linear)], [2.0, 1.0, 1.0], task, list(X.columns))
     contract = learn_contract(X, AutoFeaturizer().fit(X, y.iloc[:-40]).profiles_)
     rows = [row for row in _requests(held_out) if row["visits"] >= 0 and (row["amount"] is None or row["amount"] < 1000)]
     assert keeps_contract(rows, contract)  # so the tables, not the frame, score them first
-    for pipeline in (forest, linear, ensemble):
+    for pipeline in (lgbm, linear, ensemble):
         pipeline.fit(X, y.iloc[:-40])
         assert takes_records(pipeline)
         for some in (rows, rows[:1]):
@@ -121,5 +135,6 @@ def test_only_featurizers_with_tables_take_records(table):
     off.steps[0] = ("featurize", NumericPassthrough())
     off.fit(frame[["amount", "visits"]].fillna(0), targets["binary"])
     assert not takes_records(off)
-    booster = build_pipeline("LightGBM", "classification", {"n_estimators": 20}, 0).fit(frame, targets["binary"])
-    assert not takes_records(booster)  # its featurizer gives a frame of categories, built from a frame
+    dated = frame.assign(seen=pd.date_range("2024-01-01", periods=len(frame), freq="D").strftime("%Y-%m-%d"))
+    booster = build_pipeline("LightGBM", "classification", {"n_estimators": 20}, 0).fit(dated, targets["binary"])
+    assert not takes_records(booster)  # dates are split into parts through pandas
