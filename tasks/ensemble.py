@@ -19,6 +19,10 @@ from tasks.settings import task_logger
 from tasks.trials import SweepOutcome, refit_allowance, refit_estimate
 
 
+# Selections run again, each without the costliest member of the last, before giving up on an ensemble.
+_MAX_RESELECTIONS = 3
+
+
 @task(name="select-ensemble", cache_policy=NO_CACHE)
 def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome) -> SweepOutcome:
     """Breaks a tie for the best trial, then chooses a weighted vote of trials on their validation predictions (Caruana's greedy selection).
@@ -83,12 +87,11 @@ def _affordable_selection(spec: ExperimentSpec, data: ExperimentData, sweep: Swe
     """Greedy selection among the trials whose refit fits in what is left of experiment_timeout_hours.
 
     The members are refitted on all rows and registered after this, inside
-    the budget. When their estimated cost (``refit_estimate``) is more than
-    the time left, the costliest member leaves the candidates and selection
-    runs again (it is cheap: it works on kept predictions). Measured on
-    modeldata/ames with a 60 s budget: a vote that took two forests of weight
-    0.08 each needed 14 s to refit, and the run ended at 68 s.
-    Returns None when fewer than two candidates remain.
+    the budget. Trials whose own refit (``refit_estimate``) would not fit are
+    no candidates; when the chosen members' refits together would not fit,
+    the costliest member leaves the candidates and selection runs again, up
+    to ``_MAX_RESELECTIONS`` times (each run takes up to a few seconds).
+    Returns None when no ensemble can be afforded.
     """
     logger = task_logger()
     metric = get_metric(sweep.board.metric_name)
@@ -97,18 +100,26 @@ def _affordable_selection(spec: ExperimentSpec, data: ExperimentData, sweep: Swe
     allowance = refit_allowance(spec.limits)
     candidates = dict(sweep.predictions)
     left_out: list[int] = []
-    while len(candidates) >= 2:
+    if allowance is not None:
+        if allowance <= 0:
+            logger.info("no voting ensemble: no time is left of experiment_timeout_hours to refit one")
+            return None
+        left_out = [i for i in candidates if refit_estimate(by_iteration[i], n_folds) > allowance]
+        candidates = {i: p for i, p in candidates.items() if i not in left_out}
+    for _ in range(_MAX_RESELECTIONS + 1):
+        if len(candidates) < 2:
+            break
         choice = greedy_selection(candidates, y_valid, segments, metric, classes, spec.ensemble_iterations)
         costs = {i: refit_estimate(by_iteration[i], n_folds) for i in choice.weights}
         if allowance is None or sum(costs.values()) <= allowance or len(costs) < 2:
             if left_out:
                 logger.info(
-                    "left trial(s) %s out of ensemble selection: refitting them would not fit in the %.0f s left of experiment_timeout_hours",
-                    ", ".join(map(str, left_out)), max(0.0, allowance),
+                    "left trial(s) %s out of ensemble selection: refitting them would not fit in the %.0f s left for refitting",
+                    ", ".join(map(str, left_out)), allowance,
                 )
             return choice
         costliest = max(costs, key=costs.get)
         del candidates[costliest]
         left_out.append(costliest)
-    logger.info("no voting ensemble: fewer than two completed trials whose refit fits in the time left")
+    logger.info("no voting ensemble: no selection of two or more trials could be refitted in the %.0f s left for refitting", allowance)
     return None
