@@ -144,7 +144,7 @@ class NativeFeaturizer(BaseEstimator, TransformerMixin):
         pandas way, which parses it as ``NumericCoercer`` does.
         """
         features = np.full((len(rows), len(self.feature_names_out_)), np.nan)
-        lookups = [(column, {c: float(i) for i, c in enumerate(categories)}) for column, categories in self.categories_.items()]
+        lookups = [(column, _positions(categories)) for column, categories in self.categories_.items()]
         for i, row in enumerate(rows):
             for j, column in enumerate(self.numeric_):
                 value = row.get(column)
@@ -154,12 +154,9 @@ class NativeFeaturizer(BaseEstimator, TransformerMixin):
                     return None
             for k, (column, position) in enumerate(lookups, start=len(self.numeric_)):
                 value = row.get(column)
-                if isinstance(value, str):
-                    features[i, k] = position.get(value, np.nan)
-                elif isinstance(value, Real) and not isinstance(value, bool) and not np.isnan(value):
-                    features[i, k] = position.get(str(value), np.nan)
-                elif value is not None and not (isinstance(value, float) and np.isnan(value)):
+                if not isinstance(value, (str, Real, type(None))):
                     return None
+                features[i, k] = _code(value, position)
         return features
 
     def used_columns(self) -> list[str]:
@@ -174,17 +171,27 @@ class NativeFeaturizer(BaseEstimator, TransformerMixin):
         return np.asarray(self.feature_names_out_, dtype=object)
 
 
-
 # Up to this many rows, codes are looked up value by value: building a pandas categorical costs ~1 ms a column,
 # most of a one-row request.
 _LOOKUP_ROWS = 64
 
 
+def _positions(categories: list[str]) -> dict[str, float]:
+    return {category: float(i) for i, category in enumerate(categories)}
+
+
+def _code(value, position: dict[str, float]) -> float:
+    """One value's code (compared as text, as ``astype("string")`` writes it), NaN for a missing or unknown one."""
+    if pd.isna(value):
+        return np.nan
+    return position.get(value if isinstance(value, str) else str(value), np.nan)
+
+
 def _codes(values: pd.Series, categories: list[str]) -> np.ndarray:
     """Each value's position among ``categories`` (compared as text), NaN for a missing or unknown one."""
     if len(values) <= _LOOKUP_ROWS:
-        position = {category: float(i) for i, category in enumerate(categories)}
-        return np.array([np.nan if pd.isna(v) else position.get(v if isinstance(v, str) else str(v), np.nan) for v in values], dtype=float)
+        position = _positions(categories)
+        return np.array([_code(v, position) for v in values], dtype=float)
     if not isinstance(values.dtype, pd.StringDtype):  # numbers or mixed objects: compared as their text
         values = values.astype("string")
     codes = pd.Categorical(values, categories=categories).codes.astype(float)
