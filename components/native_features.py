@@ -69,13 +69,7 @@ class NativeFeaturizer(BaseEstimator, TransformerMixin):
         self._build(X, y)
         if self.encoded_ is not None:
             return self.encoded_.fit_transform(X, y)
-        features = self.transform(X)
-        # Positional column labels: scikit-learn then records no feature names, so predicting from the array warns of none.
-        frame = pd.DataFrame(features, index=pd.DataFrame(X).index)
-        for j, categories in zip(self.categorical_positions_, self.categories_.values()):
-            codes = np.nan_to_num(features[:, j], nan=-1).astype(np.int64)
-            frame[j] = pd.Categorical.from_codes(codes, categories=categories)
-        return frame
+        return _codes_frame(self.transform(X), dict(zip(self.categorical_positions_, self.categories_.values())), pd.DataFrame(X).index)
 
     def _build(self, X: pd.DataFrame, y) -> None:
         if self.max_categories < 1:
@@ -197,6 +191,28 @@ def _codes(values: pd.Series, categories: list[str]) -> np.ndarray:
     codes = pd.Categorical(values, categories=categories).codes.astype(float)
     codes[codes < 0] = np.nan
     return codes
+
+
+def _codes_frame(features: np.ndarray, categories: dict[int, list], index=None) -> pd.DataFrame:
+    """``features`` as a frame whose columns at the positions in ``categories`` are pandas categoricals of those categories (codes NaN: missing)."""
+    # Positional column labels: scikit-learn then records no feature names, so predicting from the array warns of none.
+    frame = pd.DataFrame(features, index=index)
+    for j, values in categories.items():
+        codes = np.nan_to_num(features[:, j], nan=-1).astype(np.int64)
+        frame[j] = pd.Categorical.from_codes(codes, categories=values)
+    return frame
+
+
+def like_training_frame(features, training: object):
+    """``transform``'s array of codes as the frame ``fit_transform`` gave for ``training`` (same categoricals); other input as it is.
+
+    For a booster that reads categories from a frame's dtypes and checks that
+    its validation rows come the same way (XGBoost).
+    """
+    if not isinstance(training, pd.DataFrame) or isinstance(features, pd.DataFrame):
+        return features
+    categoricals = {j: dtype.categories for j, dtype in enumerate(training.dtypes) if isinstance(dtype, pd.CategoricalDtype)}
+    return _codes_frame(np.asarray(features, dtype=float), categoricals)
 
 
 def category_codes(frame: pd.DataFrame) -> tuple[np.ndarray, list[int]]:

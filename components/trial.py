@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline
 
 from components.data import SplitPlan
 from components.metrics import Metric, Task
-from components.models import get_family
+from components.models import ModelFamily, get_family
 from components.results import TrialResult, TrialStatus  # noqa: F401 (imported from here across jido)
 
 # Called after each stage with (metric so far, step); True means "stop this trial".
@@ -145,11 +145,9 @@ def evaluate_staged(
     classes = class_labels(y, metric.task)
     folds, featurizers = [], []
     for train_rows, valid_rows in plan:
-        featurizer = clone(pipeline.named_steps["featurize"])
-        # fit_transform, as Pipeline.fit does: target encodings of the training rows are cross-fitted.
-        X_train = featurizer.fit_transform(X.iloc[train_rows], y.iloc[train_rows])
+        featurizer, *fold = _featurized_fold(pipeline, X, y, train_rows, valid_rows)
         featurizers.append(featurizer)
-        folds.append((X_train, y.iloc[train_rows], featurizer.transform(X.iloc[valid_rows]), y.iloc[valid_rows], clone(pipeline.named_steps["model"])))
+        folds.append((*fold, clone(pipeline.named_steps["model"])))
     curve: list[float] = []
     scores: list[float] = []
     for step, stage in enumerate(stages, start=1):
@@ -166,6 +164,43 @@ def evaluate_staged(
     if kept is not None:
         kept.extend(predictions)
     return tuple(curve), tuple(scores), False
+
+
+def _featurized_fold(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, train_rows: np.ndarray, valid_rows: np.ndarray) -> tuple:
+    """A fresh clone of the pipeline's featurizer fitted on a fold's training rows, and the fold's rows through it: (featurizer, X_train, y_train, X_valid, y_valid)."""
+    featurizer = clone(pipeline.named_steps["featurize"])
+    # fit_transform, as Pipeline.fit does: target encodings of the training rows are cross-fitted.
+    X_train = featurizer.fit_transform(X.iloc[train_rows], y.iloc[train_rows])
+    return featurizer, X_train, y.iloc[train_rows], featurizer.transform(X.iloc[valid_rows]), y.iloc[valid_rows]
+
+
+def evaluate_stopping_early(
+    pipeline: Pipeline,
+    family: ModelFamily,
+    patience: int,
+    X: pd.DataFrame,
+    y: pd.Series,
+    plan: SplitPlan,
+    metric: Metric,
+    kept: list[np.ndarray] | None = None,
+) -> tuple[tuple[float, ...], int]:
+    """Like ``evaluate_pipeline``, for a booster that stops on each fold once its loss on the fold's validation rows stalls.
+
+    Each fold's model predicts with the rounds up to its best validation loss.
+    Returns the fold metrics and the mean of those round counts: what a refit
+    on all rows grows (AutoGluon and LightGBM's own ``cv`` settle the count alike).
+    """
+    classes = class_labels(y, metric.task)
+    scores, rounds = [], []
+    for train_rows, valid_rows in plan:
+        featurizer, X_train, y_train, X_valid, y_valid = _featurized_fold(pipeline, X, y, train_rows, valid_rows)
+        model = clone(pipeline.named_steps["model"])
+        rounds.append(family.fit_stopping_early(model, X_train, y_train, X_valid, y_valid, patience))
+        predictions = validation_predictions(model, X_valid, metric.task, classes)
+        if kept is not None:
+            kept.append(predictions)
+        scores.append(score_predictions(metric, y_valid.to_numpy(), predictions, classes))
+    return tuple(scores), max(1, round(float(np.mean(rounds))))
 
 
 def run_trial(
@@ -224,17 +259,22 @@ def run_trial_full(
     try:
         family = get_family(config.model_name)
         stages = family.stages(metric.task, config.params) if reporter is not None else None
-        curve, stopped = (), False
+        curve, stopped, params = (), False, config.params
+        patience = config.params.get("early_stopping_rounds") if family.rounds_param else None
         if stages:
             pipeline = build_pipeline(config.model_name, metric.task, {**config.params, **stages[0]}, seed)
             curve, fold_metrics, stopped = evaluate_staged(pipeline, stages, X, y, plan, metric, reporter, fitted, kept)
+        elif patience:
+            pipeline = build_pipeline(config.model_name, metric.task, config.params, seed)
+            fold_metrics, rounds = evaluate_stopping_early(pipeline, family, int(patience), X, y, plan, metric, kept)
+            params = {**config.params, family.rounds_param: rounds}  # what the refit on all rows grows
         else:
             fold_metrics = evaluate_pipeline(build_pipeline(config.model_name, metric.task, config.params, seed), X, y, plan, metric, fitted, kept)
         value = float(np.mean(fold_metrics))
         if not np.isfinite(value):
             raise ValueError(f"the metric is not finite ({value})")
         status: TrialStatus = "early_terminated" if stopped else "completed"
-        result = TrialResult(config.iteration, config.model_name, config.params, status, value, time.perf_counter() - started, None, fold_metrics, curve)
+        result = TrialResult(config.iteration, config.model_name, params, status, value, time.perf_counter() - started, None, fold_metrics, curve)
         done = status == "completed"
         model = fitted[0] if keep_model and done and len(fitted) == 1 else None
         predictions = np.concatenate(kept) if keep_predictions and done and kept else None

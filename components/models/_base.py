@@ -21,6 +21,9 @@ class ModelFamily(ABC):
         accepts_sparse: Whether the estimator takes sparse input.
         uses_gpu: Whether its trials take ``compute.gpus_per_trial`` GPUs when the cluster has them.
         needs_text: Whether it is a deep text model, offered only with ``enable_dnn``.
+        rounds_param: For a family that stops early (see ``fit_stopping_early``),
+            the parameter counting its boosting rounds, which a trial sets to the
+            rounds its folds kept.
     """
 
     name: ClassVar[str]
@@ -29,6 +32,7 @@ class ModelFamily(ABC):
     accepts_sparse: ClassVar[bool] = True
     uses_gpu: ClassVar[bool] = False
     needs_text: ClassVar[bool] = False
+    rounds_param: ClassVar[str | None] = None
 
     @abstractmethod
     def search_space(self, task: Task) -> dict[str, Distribution]:
@@ -56,6 +60,16 @@ class ModelFamily(ABC):
         7.2 s to register; LightGBM's 400 trees, kept as one model string, 0.16 s).
         """
         return 0
+
+    def fit_stopping_early(self, model: BaseEstimator, X, y, X_valid, y_valid, patience: int) -> int:
+        """Fits ``model`` on ``X``, ``y`` until its loss on the validation rows has not improved for ``patience`` rounds.
+
+        Only for a family with a ``rounds_param``, in a trial whose parameters
+        set ``early_stopping_rounds`` (see ``components.trial.run_trial_full``).
+        Returns the boosting rounds the fitted model keeps: those up to its best
+        validation loss, which it predicts with.
+        """
+        raise NotImplementedError(f"{self.name} does not stop early")
 
     def stages(self, task: Task, params: dict[str, Any]) -> list[dict[str, Any]] | None:
         """Parameter updates that grow a warm-started estimator step by step, or None when it cannot.

@@ -4,10 +4,17 @@ Both start from a cheap configuration (100 trees of moderate size, which is
 strong on most tables and trains in well under a second on tens of thousands
 of rows); the search space then reaches far more trees, larger leaves and
 smaller learning rates, so cost grows only where the sampler finds it pays.
+
+In a trial, ``n_estimators`` is a ceiling: each fold's booster stops once its
+loss on that fold's validation rows has not improved for
+``early_stopping_rounds`` rounds, and the refit on all rows grows the mean of
+the folds' best round counts (set ``early_stopping_rounds`` to null in a
+search space to grow every tree asked for).
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -18,12 +25,17 @@ from sklearn.utils.validation import check_is_fitted
 
 from components.metrics import Task
 from components.models._base import ModelFamily, NativeCategoriesMixin
+from components.native_features import like_training_frame
 from components.search.space import Choice, Distribution, FloatRange, IntRange
+
+# Rounds without a better validation loss before a trial's booster stops.
+EARLY_STOPPING_ROUNDS = 50
 
 
 class LightGBMFamily(NativeCategoriesMixin, ModelFamily):
     name = "LightGBM"
     tasks = frozenset({"classification", "regression"})
+    rounds_param = "n_estimators"
 
     def search_space(self, task: Task) -> dict[str, Distribution]:
         space: dict[str, Distribution] = {
@@ -39,19 +51,30 @@ class LightGBMFamily(NativeCategoriesMixin, ModelFamily):
 
     def defaults(self, task: Task) -> dict[str, Any]:
         found = {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20, "colsample_bytree": 1.0, "reg_alpha": 1e-4, "reg_lambda": 1.0}
-        return {**found, "class_weight": None} if task == "classification" else found
+        return _with_stopping({**found, "class_weight": None} if task == "classification" else found)
 
     def build(self, task: Task, params: dict[str, Any], seed: int):
         from components.models._lightgbm import CategoryCodesClassifier, CategoryCodesRegressor
 
         estimator = CategoryCodesClassifier if task == "classification" else CategoryCodesRegressor
         # Threads: LightGBM's default follows OpenMP, which jido's workers set to their share of the cores.
-        return estimator(random_state=seed, verbose=-1, **params)
+        return estimator(random_state=seed, verbose=-1, **_estimator_params(params))
+
+    def fit_stopping_early(self, model, X, y, X_valid, y_valid, patience: int) -> int:
+        import lightgbm
+
+        stop = lightgbm.early_stopping(patience, first_metric_only=True, verbose=False)
+        with warnings.catch_warnings():
+            # LightGBM 4.7 deprecates eval_set for eval_X/eval_y, but its classifier codes the labels of eval_set only.
+            warnings.filterwarnings("ignore", message=".*'eval_set' is deprecated")
+            model.fit(X, y, eval_set=[(X_valid, y_valid)], callbacks=[stop])
+        return int(model.best_iteration_ or model.n_estimators)
 
 
 class XGBoostFamily(NativeCategoriesMixin, ModelFamily):
     name = "XGBoost"
     tasks = frozenset({"classification", "regression"})
+    rounds_param = "n_estimators"
 
     def search_space(self, task: Task) -> dict[str, Distribution]:
         space: dict[str, Distribution] = {
@@ -67,17 +90,36 @@ class XGBoostFamily(NativeCategoriesMixin, ModelFamily):
 
     def defaults(self, task: Task) -> dict[str, Any]:
         found = {"n_estimators": 100, "learning_rate": 0.1, "max_depth": 6, "min_child_weight": 1.0, "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1.0}
-        return {**found, "class_weight": None} if task == "classification" else found
+        return _with_stopping({**found, "class_weight": None} if task == "classification" else found)
 
     def build(self, task: Task, params: dict[str, Any], seed: int):
         from xgboost import XGBClassifier, XGBRegressor
 
+        settings = _estimator_params(params)
         # enable_categorical: splits on the featurizer's pandas categories (a table with text comes encoded, as numbers).
         if task == "regression":
-            return XGBRegressor(random_state=seed, tree_method="hist", enable_categorical=True, **params)
-        settings = {k: v for k, v in params.items() if k != "class_weight"}
+            return XGBRegressor(random_state=seed, tree_method="hist", enable_categorical=True, **settings)
+        class_weight = settings.pop("class_weight", None)
         classifier = XGBClassifier(random_state=seed, tree_method="hist", enable_categorical=True, **settings)
-        return EncodedLabels(classifier, class_weight=params.get("class_weight"))
+        return EncodedLabels(classifier, class_weight=class_weight)
+
+    def fit_stopping_early(self, model, X, y, X_valid, y_valid, patience: int) -> int:
+        # XGBoost reads a frame of categoricals by its dtypes and refuses validation rows without them.
+        X_valid = like_training_frame(X_valid, X)
+        booster = model.estimator if isinstance(model, EncodedLabels) else model
+        booster.set_params(early_stopping_rounds=patience)
+        model.fit(X, y, eval_set=[(X_valid, y_valid)], verbose=False)
+        fitted = model.estimator_ if isinstance(model, EncodedLabels) else model
+        return int(fitted.best_iteration) + 1  # predict then uses the rounds up to the best one
+
+
+def _with_stopping(defaults: dict[str, Any]) -> dict[str, Any]:
+    return {**defaults, "early_stopping_rounds": EARLY_STOPPING_ROUNDS}
+
+
+def _estimator_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The estimator's own parameters: early stopping is the trial's doing (see ``fit_stopping_early``), not the constructor's."""
+    return {k: v for k, v in params.items() if k != "early_stopping_rounds"}
 
 
 def _with_class_weight(space: dict[str, Distribution], task: Task) -> dict[str, Distribution]:
@@ -102,6 +144,8 @@ class EncodedLabels(ClassifierMixin, BaseEstimator):
         codes = self.encoder_.transform(y)
         if self.class_weight is not None:  # XGBoost has no class weights of its own: the same thing as row weights
             fit_params = {**fit_params, "sample_weight": compute_sample_weight(self.class_weight, codes)}
+        if "eval_set" in fit_params:  # validation rows for early stopping, their labels coded alike
+            fit_params["eval_set"] = [(X_valid, self.encoder_.transform(y_valid)) for X_valid, y_valid in fit_params["eval_set"]]
         self.estimator_ = clone(self.estimator).fit(X, codes, **fit_params)
         return self
 
