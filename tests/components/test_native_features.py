@@ -98,3 +98,14 @@ def test_boosters_split_on_the_categories_themselves(name):
     assert len(fitted.predict_proba(unseen)) == 2  # an unseen or missing shop is scored, not refused
     loaded = skops.io.loads(skops.io.dumps(fitted), trusted=trusted_types_for(fitted))  # as registration saves it
     assert np.array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+
+
+def test_codes_read_back_as_the_training_frame(table):
+    from components.native_features import like_training_frame
+
+    featurizer = NativeFeaturizer()
+    frame = featurizer.fit_transform(table)
+    again = like_training_frame(featurizer.transform(table), frame)
+    pd.testing.assert_frame_equal(again, frame.reset_index(drop=True))
+    codes = featurizer.transform(table)
+    assert like_training_frame(codes, codes) is codes  # a table with text (no frame) passes as it is

@@ -5,7 +5,18 @@ from components.data import plan_split, prepare_learning_data
 from components.metrics import get_metric
 import numpy as np
 
-from components.trial import TrialConfig, build_pipeline, evaluate_pipeline, predict_for_metric, run_trial, run_trial_keeping_model
+from sklearn.base import clone
+
+from components.models import get_family
+from components.trial import (
+    TrialConfig,
+    build_pipeline,
+    evaluate_pipeline,
+    evaluate_stopping_early,
+    predict_for_metric,
+    run_trial,
+    run_trial_keeping_model,
+)
 
 
 @pytest.fixture()
@@ -114,3 +125,50 @@ def test_a_holdout_trial_can_hand_back_the_pipeline_it_scored(learning):
     assert run_trial_keeping_model(config, X, y, folds, metric, 0)[1] is None  # k models: none is the trial's model
     stopped = run_trial_keeping_model(config, X, y, holdout, metric, 0, lambda value, step: True)
     assert stopped[0].status == "early_terminated" and stopped[1] is None
+
+
+def _noisy_churn(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    """A weak signal in much noise: boosting overfits well before 1,000 rounds."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"amount": rng.normal(size=n), "noise": rng.normal(size=n), "plan": rng.choice(["basic", "plus", "pro"], n)})
+    y = pd.Series(np.where(X["amount"] + (X["plan"] == "pro") + rng.normal(scale=2.0, size=n) > 0.5, "churned", "stayed"))
+    return X, y
+
+
+@pytest.mark.parametrize("name", ["LightGBM", "XGBoost"])
+def test_boosters_stop_each_fold_early_and_refit_the_rounds_kept(name):
+    X, y = _noisy_churn()
+    plan = plan_split(y, "classification", 0, n_cross_validations=3)
+    metric = get_metric("AUC_weighted")
+    family = get_family(name)
+    asked = {**family.defaults("classification"), "n_estimators": 1000, "learning_rate": 0.3}
+    stopped = run_trial(TrialConfig(0, name, asked), X, y, plan, metric, 0)
+    grown = run_trial(TrialConfig(1, name, {**asked, "early_stopping_rounds": None}), X, y, plan, metric, 0)
+    assert stopped.status == grown.status == "completed", (stopped.error, grown.error)
+    assert grown.params["n_estimators"] == 1000
+    kept = stopped.params["n_estimators"]
+    assert 1 <= kept < 200  # the folds' mean best round count, which the refit grows
+    assert stopped.metric > grown.metric  # 1,000 rounds at a learning rate of 0.3 overfit this noise
+    # Each fold's model predicts with its rounds up to the best validation loss: what a booster grown to them alone predicts.
+    pipeline = build_pipeline(name, "classification", asked, 0)
+    kept_predictions: list = []
+    fold_metrics, rounds = evaluate_stopping_early(pipeline, family, 50, X, y, plan, metric, kept_predictions)
+    assert rounds == kept and fold_metrics == stopped.fold_metrics
+    train_rows, valid_rows = plan.folds[0]
+    model = pipeline.named_steps["model"]
+    featurizer = clone(pipeline.named_steps["featurize"])
+    X_train = featurizer.fit_transform(X.iloc[train_rows], y.iloc[train_rows])
+    first = family.fit_stopping_early(clone(model), X_train, y.iloc[train_rows], featurizer.transform(X.iloc[valid_rows]), y.iloc[valid_rows], 50)
+    alone = build_pipeline(name, "classification", {**asked, "n_estimators": first, "early_stopping_rounds": None}, 0).fit(X.iloc[train_rows], y.iloc[train_rows])
+    np.testing.assert_allclose(kept_predictions[0], alone.predict_proba(X.iloc[valid_rows]), rtol=1e-5, atol=1e-6)
+
+
+def test_a_regression_booster_stops_early_too():
+    X, y = _noisy_churn(seed=1)
+    target = X["amount"] * 2 + np.random.default_rng(2).normal(scale=3.0, size=len(X))
+    plan = plan_split(target, "regression", 0, n_cross_validations=3)
+    for name in ("LightGBM", "XGBoost"):
+        params = {**get_family(name).defaults("regression"), "n_estimators": 1500, "learning_rate": 0.3}
+        result = run_trial(TrialConfig(0, name, params), X, target, plan, get_metric("r2_score"), 0)
+        assert result.status == "completed", result.error
+        assert result.params["n_estimators"] < 300 and result.params["early_stopping_rounds"] == 50
