@@ -36,6 +36,7 @@ from components.tracking import ExperimentTracker, open_recorder, record_trial
 from components.trial import TrialConfig, TrialResult, run_trial_full, shipped
 from tasks.cluster import compute_client, local_workers, spawn_environment, visible_gpus  # noqa: F401 (tests import these from here)
 from tasks.data import ExperimentData
+from tasks.register import preload_registration_modules
 from tasks.report import publish_table
 from tasks.settings import artifact_key, experiment_started, sweep_storage, task_logger, tracking_uri
 
@@ -351,6 +352,8 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         X, y, plan = (client.submit(shipped, part, pure=False) for part in (data.X, data.y, data.plan))
         if client.nthreads():  # on every worker up front, rather than fetched by each worker's first trial
             client.replicate([X, y, plan])
+        if limits.experiment_timeout_hours:
+            preload_registration_modules()
         running: dict = {}  # future -> (config, start time)
         # Deep models validated on a holdout come back with their fitted
         # pipeline; the best one so far is kept, to be registered as trained.
