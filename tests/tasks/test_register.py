@@ -1,0 +1,28 @@
+"""What registration prepares while a time-budgeted sweep runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+
+def test_registration_modules_are_imported_on_a_thread_before_registration():
+    # A fresh interpreter: the test session has imported skops and great-expectations long ago.
+    script = textwrap.dedent(
+        """
+        import sys
+        from tasks.register import _REGISTRATION_MODULES, preload_registration_modules
+        assert not any(name in sys.modules for name in _REGISTRATION_MODULES), "imported before the preload"
+        thread = preload_registration_modules()
+        assert thread.daemon
+        thread.join(timeout=120)
+        missing = [name for name in _REGISTRATION_MODULES if name not in sys.modules]
+        print("missing:", missing)
+        """
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "missing: []" in done.stdout
