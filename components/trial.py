@@ -193,7 +193,7 @@ def evaluate_stopping_early(
     classes = class_labels(y, metric.task)
     scores, rounds = [], []
     for train_rows, valid_rows in plan:
-        featurizer, X_train, y_train, X_valid, y_valid = _featurized_fold(pipeline, X, y, train_rows, valid_rows)
+        _, X_train, y_train, X_valid, y_valid = _featurized_fold(pipeline, X, y, train_rows, valid_rows)
         model = clone(pipeline.named_steps["model"])
         rounds.append(family.fit_stopping_early(model, X_train, y_train, X_valid, y_valid, patience))
         predictions = validation_predictions(model, X_valid, metric.task, classes)

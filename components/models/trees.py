@@ -40,7 +40,8 @@ class _ForestFamily(ModelFamily):
         return {"n_estimators": 100, "max_features": 0.3, "min_samples_leaf": 1}
 
     def build(self, task: Task, params: dict[str, Any], seed: int):
-        return self._estimators[task](random_state=seed, n_jobs=1, **params)
+        # n_jobs None: one job, unless joblib's parallel_config asks for more (the refit on all rows, which runs alone, asks for every core).
+        return self._estimators[task](random_state=seed, n_jobs=None, **params)
 
     def stages(self, task: Task, params: dict[str, Any]) -> list[dict[str, Any]]:
         return growth_stages("n_estimators", params["n_estimators"])

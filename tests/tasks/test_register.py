@@ -26,3 +26,19 @@ def test_registration_modules_are_imported_on_a_thread_before_registration():
     done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     assert "missing: []" in done.stdout
+
+
+def test_the_refit_builds_forests_with_a_job_per_core():
+    import os
+
+    from joblib.parallel import ThreadingBackend, get_active_backend
+
+    from components.models import get_family
+    from tasks.register import _every_core
+
+    forest = get_family("RandomForest").build("classification", get_family("RandomForest").defaults("classification"), 0)
+    assert forest.n_jobs is None  # so joblib's configuration decides: one job in a trial, every core in the refit
+    assert get_active_backend()[1] in (None, 1)
+    with _every_core():
+        backend, n_jobs = get_active_backend()
+        assert isinstance(backend, ThreadingBackend) and n_jobs == (os.cpu_count() or 1)
