@@ -7,6 +7,7 @@ commands, so ``jido --help`` answers at once.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -40,9 +41,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from components.spec import load_spec
 
     spec = load_spec(args.spec)  # refuse a bad spec before starting Prefect
+    from deployments.prefect_api import start_temporary_api_early
+
+    wait_for_api = start_temporary_api_early()
     from flows.train import train
 
     _install_user_error_filter()
+    wait_for_api()
     result = train(spec)
     print(f"registered {result.registered_uri}; scoring deployment {result.scoring_deployment}")
     print(f"champion {result.champion_uri} (version {result.champion_version}) {result.metric_name}={result.champion_metric:.4f}")
@@ -50,6 +55,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
+    from deployments.prefect_api import start_temporary_api_early
+
+    wait_for_api = start_temporary_api_early()  # first: the server's start is the longest wait
     from components.register import prefetch_pipeline
     from tasks.settings import tracking_uri
 
@@ -57,6 +65,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from flows.score import score
 
     _install_user_error_filter()
+    wait_for_api()
     summary = score(args.model_uri, args.input, args.output, args.max_rejected_fraction, args.workers, args.address)
     print(f"scored {summary.n_rows} of {summary.n_rows_in} rows with {summary.model_name} version {summary.model_version} -> {summary.output_path}")
     if summary.n_rejected:
@@ -159,9 +168,13 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from deployments.prefect_api import start_temporary_api_early
+
+    wait_for_api = start_temporary_api_early()
     from deployments.demo import run_demo
 
     _install_user_error_filter()
+    wait_for_api()
     return run_demo(args.workdir)
 
 
@@ -231,6 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        # The command is done and main is the process's entry point: leave the millions of objects Prefect, MLflow,
+        # scikit-learn and torch created out of the interpreter's last garbage collection, which otherwise took
+        # 2.3-2.5 s at every exit (measured on `jido score`). Exit handlers still run; the OS frees the memory.
+        gc.freeze()
 
 
 if __name__ == "__main__":
