@@ -73,7 +73,7 @@ def _every_core() -> Iterator[None]:
         yield
 
 
-def _use_every_core() -> None:
+def _torch_on_every_core() -> None:
     # Dask's nanny sets OMP_NUM_THREADS=1 in this process before it spawns its
     # workers, so torch would refit a deep model on one thread; the refit runs
     # alone once the sweep is over and may use every core.
@@ -100,7 +100,7 @@ def register_champion(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOu
     best = board.best()
     is_ensemble = best.model_name == ENSEMBLE_NAME
     if not is_ensemble and get_family(best.model_name).needs_text:
-        _use_every_core()
+        _torch_on_every_core()
     if is_ensemble:
         with _every_core():
             pipeline, trained_on = sweep.ensemble.fit(data.X, data.y), "all rows"
