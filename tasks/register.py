@@ -6,6 +6,7 @@ import importlib
 import json
 import os
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator
@@ -101,16 +102,20 @@ def register_champion(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOu
     is_ensemble = best.model_name == ENSEMBLE_NAME
     if not is_ensemble and get_family(best.model_name).needs_text:
         _torch_on_every_core()
+    started = time.perf_counter()
     if is_ensemble:
         with _every_core():
             pipeline, trained_on = sweep.ensemble.fit(data.X, data.y), "all rows"
-        logger.info("registering the voting ensemble of trials %s, each refitted on all rows", ", ".join(best.params["weights"]))
+        logger.info(
+            "registering the voting ensemble of trials %s, each refitted on all rows (%.1f s)", ", ".join(best.params["weights"]), time.perf_counter() - started
+        )
     elif sweep.trained_best is not None:
         pipeline, trained_on = sweep.trained_best, f"{len(data.plan.folds[0][0])} of {len(data.X)} rows (the holdout's training rows)"
         logger.info("registering %s as its trial trained it, on %s (a refit would repeat its whole training)", best.model_name, trained_on)
     else:
         with _every_core():
             pipeline, trained_on = build_pipeline(best.model_name, spec.task, best.params, spec.seed).fit(data.X, data.y), "all rows"
+        logger.info("registering trial %d (%s), refitted on all rows (%.1f s)", best.iteration, best.model_name, time.perf_counter() - started)
 
     incumbent = champion(spec.name, uri)
     incumbent_metric: float | None = None
