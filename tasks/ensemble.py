@@ -10,7 +10,7 @@ import numpy as np
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from components.ensemble import ENSEMBLE_NAME, best_calibrated, ensemble_pipeline, fold_segments, greedy_selection, tiebreak
+from components.ensemble import ENSEMBLE_NAME, MIN_TIED, best_calibrated, ensemble_pipeline, fold_segments, greedy_selection, tiebreak, tied_vote
 from components.metrics import TIE, get_metric
 from components.spec import ExperimentSpec
 from components.trial import TrialResult, build_pipeline, class_labels
@@ -34,6 +34,11 @@ def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutc
     parameters, only when it has two members or more and its metric beats the
     best trial's on the same validation rows (mean over folds, like a trial's).
     Its members are refitted on all rows when it is registered.
+
+    One exception: when ``MIN_TIED`` trials or more tie the best on the
+    primary metric, the validation rows cannot tell them apart, and an equal
+    vote of them (``components.ensemble.tied_vote``) is registered unless a
+    greedy selection strictly beats it.
     """
     logger = task_logger()
     board = sweep.board
@@ -58,18 +63,30 @@ def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutc
         logger.info("no voting ensemble: fewer than two completed trials with predictions to average")
         return sweep
     by_iteration = {r.iteration: r for r in board.results}
-    choice = _affordable_selection(spec, data, sweep, by_iteration, y_valid, classes)
-    if choice is None:
-        return sweep
     best = board.best()
-    weights = ", ".join(f"#{i} {w:.2f}" for i, w in choice.weights.items())
-    # Tied on the primary metric (an AUC of 1.0 on easy data), the better calibrated wins.
-    tied = abs(choice.metric - best.metric) <= TIE
-    best_tiebreak = tiebreak(metric, y_valid, sweep.predictions[best.iteration], classes) if best.iteration in sweep.predictions else math.inf
-    wins = metric.is_better(choice.metric, best.metric) or (tied and choice.tiebreak > best_tiebreak + TIE)
-    if len(choice.weights) < 2 or not wins:
-        logger.info("no voting ensemble: the best selection (%s: %s=%.4f) does not beat trial %d (%.4f)", weights, metric.name, choice.metric, best.iteration, best.metric)
+    n_tied = sum(1 for r in board.results if r.status == "completed" and r.iteration in sweep.predictions and abs(r.metric - best.metric) <= TIE)
+    vote = _affordable_vote(spec, data, sweep, by_iteration, y_valid, classes) if n_tied >= MIN_TIED else None
+    choice = _affordable_selection(spec, data, sweep, by_iteration, y_valid, classes)
+    greedy_wins = vote is not None and choice is not None and metric.is_better(choice.metric, vote.metric) and abs(choice.metric - vote.metric) > TIE
+    if vote is not None and not greedy_wins:
+        choice = vote
+        how = (
+            f"{n_tied} trials tie trial {best.iteration} on {metric.name} ({best.metric:.4f}); validation cannot tell them apart, "
+            f"so {len(vote.weights)} of them vote with equal weights"
+        )
+    elif choice is None:
         return sweep
+    else:
+        # Tied on the primary metric (an AUC of 1.0 on easy data), the better calibrated wins.
+        tied = abs(choice.metric - best.metric) <= TIE
+        best_tiebreak = tiebreak(metric, y_valid, sweep.predictions[best.iteration], classes) if best.iteration in sweep.predictions else math.inf
+        wins = metric.is_better(choice.metric, best.metric) or (tied and choice.tiebreak > best_tiebreak + TIE)
+        weights = ", ".join(f"#{i} {w:.2f}" for i, w in choice.weights.items())
+        if len(choice.weights) < 2 or not wins:
+            logger.info("no voting ensemble: the best selection (%s: %s=%.4f) does not beat trial %d (%.4f)", weights, metric.name, choice.metric, best.iteration, best.metric)
+            return sweep
+        how = f"ties trial {best.iteration} and is better calibrated (log loss {-choice.tiebreak:.4f} against {-best_tiebreak:.4f})" if tied else f"beats trial {best.iteration} ({best.metric:.4f})"
+    weights = ", ".join(f"#{i} {w:.2f}" for i, w in choice.weights.items())
     members = [build_pipeline(by_iteration[i].model_name, spec.task, by_iteration[i].params, spec.seed) for i in choice.weights]
     columns = [p.name for p in data.profiles if p.kind != "dropped"]
     pipeline = ensemble_pipeline(members, list(choice.weights.values()), spec.task, columns)
@@ -78,9 +95,34 @@ def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutc
         max(by_iteration) + 1, ENSEMBLE_NAME, params, "completed", choice.metric, time.perf_counter() - started, None, choice.fold_metrics
     )
     board.add(result, wins_tie=True)
-    how = f"ties trial {best.iteration} and is better calibrated (log loss {-choice.tiebreak:.4f} against {-best_tiebreak:.4f})" if tied else f"beats trial {best.iteration} ({best.metric:.4f})"
     logger.info("voting ensemble of %s: %s=%.4f %s", weights, metric.name, choice.metric, how)
     return replace(sweep, ensemble=pipeline)
+
+
+def _affordable_vote(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, by_iteration: dict[int, TrialResult], y_valid, classes):
+    """The equal vote of the trials tied for the best (``tied_vote``) whose refits fit together in what is left of experiment_timeout_hours.
+
+    Under a budget the tied trials join the cheapest refit first, as long as
+    the sum of their refits fits. Returns None when fewer than ``MIN_TIED`` do.
+    """
+    board = sweep.board
+    best, metric = board.best(), get_metric(board.metric_name)
+    kept = dict(sweep.predictions)
+    allowance = refit_allowance(spec.limits)
+    if allowance is not None:
+        n_folds = len(data.plan.folds)
+        tied = [i for i in kept if abs(by_iteration[i].metric - best.metric) <= TIE]
+        chosen, total = [], 0.0
+        for i in sorted(tied, key=lambda i: (refit_estimate(by_iteration[i], n_folds), i)):
+            total += refit_estimate(by_iteration[i], n_folds)
+            if total > allowance:
+                break
+            chosen.append(i)
+        if len(chosen) < len(tied):
+            task_logger().info("%d of the %d tied trials can be refitted in the %.0f s left for refitting", len(chosen), len(tied), max(0.0, allowance))
+        kept = {i: kept[i] for i in chosen}
+    segments = fold_segments([len(rows) for _, rows in data.plan])
+    return tied_vote(best, board.results, kept, y_valid, segments, metric, classes)
 
 
 def _affordable_selection(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, by_iteration: dict[int, TrialResult], y_valid, classes):

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from components.ensemble import EnsembleCandidates, best_calibrated, ensemble_pipeline, fold_segments, greedy_selection
+from components.ensemble import EnsembleCandidates, best_calibrated, ensemble_pipeline, fold_segments, greedy_selection, tied_vote
 from components.metrics import get_metric
 from components.register import trusted_types_for
 from components.score import required_columns
@@ -143,6 +143,41 @@ def test_of_trials_tied_for_the_best_the_better_calibrated_is_chosen():
     values = np.array([1.0, 2.0, 3.0])
     chosen = best_calibrated(regression.best(), regression.results, {0: values, 1: values + 0.1}, values, get_metric("r2_score"), None)[0]
     assert chosen.iteration == 0
+
+
+def _two_class(p_b) -> np.ndarray:
+    p_b = np.asarray(p_b, dtype=float)
+    return np.column_stack([1 - p_b, p_b])
+
+
+def test_trials_tied_for_the_best_vote_with_equal_weights_when_three_or_more_tie():
+    classes = np.array(["a", "b"])
+    y = np.array(["a", "a", "b", "b"])
+    metric = get_metric("AUC_weighted")
+    # Four rank every row right, some surer than others; trial 4 does not tie.
+    candidates = {
+        0: _two_class([0.45, 0.4, 0.55, 0.6]), 1: _two_class([0.1, 0.2, 0.8, 0.9]), 2: _two_class([0.2, 0.3, 0.7, 0.8]),
+        3: _two_class([0.01, 0.02, 0.98, 0.99]), 4: _two_class([0.9, 0.1, 0.2, 0.8]),
+    }
+    results = [TrialResult(i, "LogisticRegression", {}, "completed", 1.0 if i < 4 else 0.5, 1.0) for i in range(5)]
+    vote = tied_vote(results[0], results, candidates, y, fold_segments([4]), metric, classes)
+    assert vote.weights == {0: 0.25, 1: 0.25, 2: 0.25, 3: 0.25}
+    assert vote.metric == 1.0 and vote.fold_metrics == (1.0,)
+    # A cap keeps the earliest (how sure a trial is does not pick it: on tied rows the surest are not the best on new ones).
+    assert tied_vote(results[0], results, candidates, y, fold_segments([4]), metric, classes, max_members=3).weights == {0: 1 / 3, 1: 1 / 3, 2: 1 / 3}
+    # Two tied are not enough (the log-loss tie-break decides between them), nor are trials whose predictions were not kept.
+    assert tied_vote(results[0], results[:2] + results[4:], candidates, y, fold_segments([4]), metric, classes) is None
+    assert tied_vote(results[0], results, {i: candidates[i] for i in (0, 1, 4)}, y, fold_segments([4]), metric, classes) is None
+
+
+def test_a_tied_vote_that_scores_worse_than_its_members_is_not_taken():
+    # Three trials of AUC 0.5 each, whose average ranks worse (0.33).
+    classes = np.array(["a", "b"])
+    y = np.array(["a", "a", "a", "b", "b", "b"])
+    predictions = [[0.4, 0.7, 0.1, 0.7, 0.3, 0.2], [0.2, 0.8, 0.9, 0.4, 0.7, 0.9], [0.0, 0.2, 0.8, 0.0, 0.4, 0.4]]
+    candidates = {i: _two_class(p) for i, p in enumerate(predictions)}
+    results = [TrialResult(i, "LogisticRegression", {}, "completed", 0.5, 1.0) for i in range(3)]
+    assert tied_vote(results[0], results, candidates, y, fold_segments([6]), get_metric("AUC_weighted"), classes) is None
 
 
 def test_a_tied_ensemble_can_still_be_crowned_on_the_leaderboard():

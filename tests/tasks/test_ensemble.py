@@ -61,3 +61,54 @@ def test_the_vote_takes_only_trials_whose_refit_fits_in_the_time_left(caplog):
         alone = select_ensemble.fn(_spec(5 / 3600), *_three_trials())
     assert alone.ensemble is None and alone.board.best().model_name == "ElasticNet"
     assert "no time is left" in caplog.text
+
+
+def _perfect_classifiers(sharpness: list[float], durations: list[float] | None = None) -> tuple[ExperimentData, SweepOutcome]:
+    """Trials that all rank every validation row right (AUC 1.0), each as sure of itself as ``sharpness`` says (0 to 0.5), taking ``durations`` seconds."""
+    rng = np.random.default_rng(0)
+    n = 90
+    X = pd.DataFrame({"x": rng.normal(size=n)})
+    y = pd.Series(np.where(X["x"] > 0, "yes", "no"), name="y")
+    plan = plan_split(y, "classification", 0, n_cross_validations=3)
+    valid = np.concatenate([rows for _, rows in plan])
+    data = ExperimentData(X, y, plan, "hash", tuple(profile_table(X)))
+    board = Leaderboard("AUC_weighted")
+    predictions = {}
+    is_yes = (y.iloc[valid] == "yes").to_numpy()
+    for i, sure in enumerate(sharpness):
+        p_yes = np.where(is_yes, 0.5 + sure, 0.5 - sure) + rng.uniform(-0.01, 0.01, size=len(valid))
+        predictions[i] = np.column_stack([1 - p_yes, p_yes]).astype(np.float32)
+        board.add(TrialResult(i, "LogisticRegression", {"C": 1.0}, "completed", 1.0, durations[i] if durations else 1.0))
+    return data, SweepOutcome(board, predictions=predictions)
+
+
+def _classification_spec(hours: float | None = None):
+    return build_spec({
+        "name": "tied", "task": "classification", "training_data": "train.csv", "target_column": "y", "primary_metric": "AUC_weighted",
+        "limits": {"iterations": 5, "experiment_timeout_hours": hours},
+    })
+
+
+def test_many_trials_tied_for_the_best_are_registered_as_an_equal_vote(caplog):
+    with caplog.at_level("INFO"):
+        chosen = select_ensemble.fn(_classification_spec(), *_perfect_classifiers([0.1, 0.3, 0.2, 0.45, 0.15]))
+    best = chosen.board.best()
+    assert best.model_name == "VotingEnsemble" and chosen.ensemble is not None
+    assert best.params["weights"] == {str(i): 0.2 for i in range(5)}
+    assert best.metric == 1.0
+    # Trial 3, the surest, is the best single pipeline the vote ties.
+    assert "5 trials tie trial 3" in caplog.text and "5 of them vote with equal weights" in caplog.text
+
+
+def test_two_trials_tied_for_the_best_keep_the_log_loss_tie_break():
+    # Both perfect: averaging only blurs the surer one, which stays the best single pipeline.
+    chosen = select_ensemble.fn(_classification_spec(), *_perfect_classifiers([0.1, 0.45]))
+    assert chosen.ensemble is None and chosen.board.best().iteration == 1
+
+
+def test_under_a_budget_the_tied_trials_cheapest_to_refit_vote(caplog):
+    # Refits of about 1, 1, 1, 100 and 30 s (a third of each 3-fold trial) against the 52 s left after registering: all but trial 3.
+    with caplog.at_level("INFO"):
+        chosen = select_ensemble.fn(_classification_spec(1 / 60), *_perfect_classifiers([0.1, 0.3, 0.2, 0.45, 0.15], [3.0, 3.0, 3.0, 300.0, 90.0]))
+    assert set(chosen.board.best().params["weights"]) == {"0", "1", "2", "4"}
+    assert "4 of the 5 tied trials can be refitted" in caplog.text
