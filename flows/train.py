@@ -52,11 +52,14 @@ def train(spec: ExperimentSpec | str) -> TrainResult:
     spec = read_spec(spec)
     data = load_training_data(spec)
     parent_run_id = start_experiment_run(spec, data)
-    sweep = select_ensemble(spec, data, run_trials(spec, data, parent_run_id))
+    trials = run_trials(spec, data, parent_run_id)
+    # Bound to the champion alias, not to this run's version: created (2-7 s of API calls on the
+    # 2-core machine) while the champion is chosen, refitted and explained, inside the time budget.
+    deployment = create_scoring_deployment.submit(spec)
+    sweep = select_ensemble(spec, data, trials)
     board = sweep.board
     outcome = register_champion(spec, data, sweep, parent_run_id)
     explain_model(spec, data, outcome)
-    deployment = create_scoring_deployment(spec)
     publish_leaderboard(spec, board, outcome)
     finish_experiment_run(spec, parent_run_id, board, outcome.registered_uri)
     return TrainResult(
@@ -67,5 +70,5 @@ def train(spec: ExperimentSpec | str) -> TrainResult:
         metric_name=outcome.metric_name,
         champion_metric=outcome.champion_metric,
         leaderboard=board.table(),
-        scoring_deployment=deployment,
+        scoring_deployment=deployment.result(),
     )
