@@ -75,12 +75,20 @@ def best_calibrated(
         return best, 0.0, 0.0
     incumbent = tiebreak(metric, y_true, candidates[best.iteration], classes)
     chosen, chosen_value = best, incumbent
-    for result in sorted(results, key=lambda r: r.iteration):
-        if result.status == "completed" and result.iteration in candidates and result is not best and abs(result.metric - best.metric) <= TIE:
+    for result in tied_with(best, results, candidates):
+        if result is not best:
             value = tiebreak(metric, y_true, candidates[result.iteration], classes)
             if value > chosen_value + TIE:
                 chosen, chosen_value = result, value
     return chosen, chosen_value, incumbent
+
+
+def tied_with(best: TrialResult, results: list[TrialResult], candidates: dict[int, np.ndarray]) -> list[TrialResult]:
+    """The completed trials (``best`` among them) whose predictions were kept and that tie ``best`` on the primary metric, the earliest first."""
+    return [
+        r for r in sorted(results, key=lambda r: r.iteration)
+        if r.status == "completed" and r.iteration in candidates and r.metric is not None and abs(r.metric - best.metric) <= TIE
+    ]
 
 
 class EnsembleCandidates:
@@ -218,10 +226,7 @@ def tied_vote(
     take part, or when the vote scores worse than the best trial on the
     primary metric (it cannot when every member ranks all rows right).
     """
-    tied = [
-        r for r in sorted(results, key=lambda r: r.iteration)
-        if r.status == "completed" and r.iteration in candidates and r.metric is not None and abs(r.metric - best.metric) <= TIE
-    ][:max_members]
+    tied = tied_with(best, results, candidates)[:max_members]
     if len(tied) < MIN_TIED:
         return None
     weights = {r.iteration: 1.0 / len(tied) for r in tied}

@@ -10,7 +10,7 @@ import numpy as np
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from components.ensemble import ENSEMBLE_NAME, MIN_TIED, best_calibrated, ensemble_pipeline, fold_segments, greedy_selection, tiebreak, tied_vote
+from components.ensemble import ENSEMBLE_NAME, MIN_TIED, best_calibrated, ensemble_pipeline, fold_segments, greedy_selection, tiebreak, tied_vote, tied_with
 from components.metrics import TIE, get_metric
 from components.spec import ExperimentSpec
 from components.trial import TrialResult, build_pipeline, class_labels
@@ -64,8 +64,8 @@ def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutc
         return sweep
     by_iteration = {r.iteration: r for r in board.results}
     best = board.best()
-    n_tied = sum(1 for r in board.results if r.status == "completed" and r.iteration in sweep.predictions and abs(r.metric - best.metric) <= TIE)
-    vote = _affordable_vote(spec, data, sweep, by_iteration, y_valid, classes) if n_tied >= MIN_TIED else None
+    n_tied = len(tied_with(best, board.results, sweep.predictions))
+    vote = _affordable_vote(spec, data, sweep, y_valid, classes) if n_tied >= MIN_TIED else None
     choice = _affordable_selection(spec, data, sweep, by_iteration, y_valid, classes)
     greedy_wins = vote is not None and choice is not None and metric.is_better(choice.metric, vote.metric) and abs(choice.metric - vote.metric) > TIE
     if vote is not None and not greedy_wins:
@@ -99,7 +99,7 @@ def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutc
     return replace(sweep, ensemble=pipeline)
 
 
-def _affordable_vote(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, by_iteration: dict[int, TrialResult], y_valid, classes):
+def _affordable_vote(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, y_valid, classes):
     """The equal vote of the trials tied for the best (``tied_vote``) whose refits fit together in what is left of experiment_timeout_hours.
 
     Under a budget the tied trials join the cheapest refit first, as long as
@@ -111,10 +111,11 @@ def _affordable_vote(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOut
     allowance = refit_allowance(spec.limits)
     if allowance is not None:
         n_folds = len(data.plan.folds)
-        tied = [i for i in kept if abs(by_iteration[i].metric - best.metric) <= TIE]
+        costs = {r.iteration: refit_estimate(r, n_folds) for r in tied_with(best, board.results, kept)}
+        tied = sorted(costs, key=lambda i: (costs[i], i))
         chosen, total = [], 0.0
-        for i in sorted(tied, key=lambda i: (refit_estimate(by_iteration[i], n_folds), i)):
-            total += refit_estimate(by_iteration[i], n_folds)
+        for i in tied:
+            total += costs[i]
             if total > allowance:
                 break
             chosen.append(i)
