@@ -37,6 +37,10 @@ REVIEWED_TRUSTED_TYPES = (
     "components.native_features.NativeFeaturizer",
     "components.models._lightgbm.CategoryCodesClassifier",
     "components.models._lightgbm.CategoryCodesRegressor",
+    # CatBoost's state is its parameters plus the model in CatBoost's own binary
+    # format, read back by its loader (``_load_from_string``: no pickle, no code).
+    "components.models._catboost.CategoryCodesClassifier",
+    "components.models._catboost.CategoryCodesRegressor",
     "components.models.boosting.EncodedLabels",
     # The target encoder's cross-fitting splitter (a seed and a fold count).
     "sklearn.model_selection._split.KFold",
@@ -120,18 +124,20 @@ def _held_packages(estimator: object) -> set[str]:
             pending.extend(item)
         elif isinstance(item, dict):
             pending.extend(item.values())
-        elif isinstance(item, BaseEstimator):
-            found.add(type(item).__module__.split(".")[0])
-            pending.extend(vars(item).values())
+        elif isinstance(item, BaseEstimator) or hasattr(item, "get_params"):  # CatBoost's estimators are not BaseEstimators
+            # Every class it derives from: jido's LightGBM and CatBoost estimators live in jido's modules.
+            found.update(cls.__module__.split(".")[0] for cls in type(item).__mro__)
+            if isinstance(item, BaseEstimator):
+                pending.extend(vars(item).values())
     return found
 
 
 # The distributions that may provide each booster's module (XGBoost also ships as xgboost-cpu).
-_BOOSTER_DISTRIBUTIONS = {"lightgbm": ("lightgbm",), "xgboost": ("xgboost", "xgboost-cpu")}
+_BOOSTER_DISTRIBUTIONS = {"catboost": ("catboost",), "lightgbm": ("lightgbm",), "xgboost": ("xgboost", "xgboost-cpu")}
 
 
 def _booster_distributions(held: set[str]) -> list[str]:
-    """The installed distributions (``xgboost`` or ``xgboost-cpu``, ``lightgbm``) of the packages a pipeline holds.
+    """The installed distributions (``xgboost`` or ``xgboost-cpu``, ``lightgbm``, ``catboost``) of the packages a pipeline holds.
 
     Looked up by name: ``importlib.metadata.packages_distributions`` reads every
     installed distribution's file list (1.6 s of a 2.8 s registration here).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from components.metrics import Task
 from components.models._base import ModelFamily
-from components.models.boosting import LightGBMFamily, XGBoostFamily
+from components.models.boosting import CatBoostFamily, LightGBMFamily, XGBoostFamily
 from components.models.dnn import BertFamily, BiLSTMFamily
 from components.models.linear import ElasticNetFamily, LinearSVMFamily, LogisticRegressionFamily, SGDFamily
 from components.models.neighbors import KNNFamily
@@ -18,6 +18,7 @@ REGISTRY: dict[str, ModelFamily] = {
     family.name: family
     for family in (
         LightGBMFamily(),
+        CatBoostFamily(),
         XGBoostFamily(),
         HistGradientBoostingFamily(),
         LogisticRegressionFamily(),

@@ -1,6 +1,6 @@
-"""Gradient-boosting families from LightGBM and XGBoost.
+"""Gradient-boosting families from LightGBM, XGBoost and CatBoost.
 
-Both start from a cheap configuration (100 trees of moderate size, which is
+Each starts from a cheap configuration (100 trees of moderate size, which is
 strong on most tables and trains in well under a second on tens of thousands
 of rows); the search space then reaches far more trees, larger leaves and
 smaller learning rates, so cost grows only where the sampler finds it pays.
@@ -111,6 +111,62 @@ class XGBoostFamily(NativeCategoriesMixin, ModelFamily):
         model.fit(X, y, eval_set=[(X_valid, y_valid)], verbose=False)
         fitted = model.estimator_ if isinstance(model, EncodedLabels) else model
         return int(fitted.best_iteration) + 1  # predict then uses the rounds up to the best one
+
+
+class CatBoostFamily(NativeCategoriesMixin, ModelFamily):
+    """CatBoost: symmetric trees, and categories encoded by ordered target statistics learned while boosting.
+
+    Its defaults beat LightGBM's in 3-fold CV on six of the eight benchmark
+    tables (the training rows of split 0: credit_data AUC 0.841 against 0.818,
+    wa_churn 0.844 against 0.832, ames R² 0.909 against 0.899), at 2-15x the
+    fit time. The start is cheaper than CatBoost's own defaults in two ways,
+    each searched up to them:
+
+    - ``max_ctr_complexity`` 1 (no combinations of categories): CatBoost's 4
+      took ames' 300 rounds from 9 s to 25-48 s, for R² 0.912-0.914 against 0.909.
+    - 64 borders per number instead of 254: 100 rounds on 410 breast-cancer
+      rows took 0.20 s instead of 0.77 s; in CV the two were within ±0.003 on
+      all eight tables, four up and four down.
+    """
+
+    name = "CatBoost"
+    tasks = frozenset({"classification", "regression"})
+    rounds_param = "n_estimators"
+
+    def search_space(self, task: Task) -> dict[str, Distribution]:
+        space: dict[str, Distribution] = {
+            "n_estimators": IntRange(20, 2000, log=True),
+            "learning_rate": FloatRange(0.01, 0.3, log=True),
+            "depth": IntRange(3, 10),
+            "l2_leaf_reg": FloatRange(0.1, 30.0, log=True),
+            "random_strength": FloatRange(0.01, 10.0, log=True),
+            "max_ctr_complexity": IntRange(1, 4),
+            "border_count": IntRange(16, 255, log=True),
+        }
+        return _with_class_weight(space, task)
+
+    def defaults(self, task: Task) -> dict[str, Any]:
+        # A fixed learning rate: left unset, CatBoost derives one from the round count, and the refit grows another count.
+        found = {"n_estimators": 300, "learning_rate": 0.1, "depth": 6, "l2_leaf_reg": 3.0, "random_strength": 1.0, "max_ctr_complexity": 1, "border_count": 64}
+        return _with_stopping({**found, "class_weight": None} if task == "classification" else found)
+
+    def build(self, task: Task, params: dict[str, Any], seed: int):
+        from components.models._catboost import CategoryCodesClassifier, CategoryCodesRegressor
+
+        settings = _estimator_params(params)
+        # allow_writing_files: CatBoost otherwise writes a catboost_info folder into the working directory.
+        # Threads: those OpenMP has where it fits (see components.models._catboost).
+        common = {"random_seed": seed, "verbose": 0, "allow_writing_files": False}
+        if task == "regression":
+            return CategoryCodesRegressor(**common, **settings)
+        class_weight = settings.pop("class_weight", None)
+        # Labels coded 0..k-1 as for XGBoost: classes_ are then the user's labels whatever their type, and class weights become row weights.
+        return EncodedLabels(CategoryCodesClassifier(**common, **settings), class_weight=class_weight)
+
+    def fit_stopping_early(self, model, X, y, X_valid, y_valid, patience: int) -> int:
+        model.fit(X, y, eval_set=[(X_valid, y_valid)], early_stopping_rounds=patience)
+        fitted = model.estimator_ if isinstance(model, EncodedLabels) else model
+        return int(fitted.get_best_iteration()) + 1  # CatBoost keeps the trees up to the best one
 
 
 def _with_stopping(defaults: dict[str, Any]) -> dict[str, Any]:

@@ -207,15 +207,17 @@ def test_members_configured_alike_share_one_featurizer_and_featurize_once(cancer
         build_pipeline("HistGradientBoosting", "classification", {"max_iter": 30}, 0),  # dense features, from the forest's sparse ones
         build_pipeline("ExtremeRandomTrees", "classification", forest, 0),
         build_pipeline("LightGBM", "classification", {"n_estimators": 30}, 0),
+        build_pipeline("CatBoost", "classification", {"n_estimators": 30}, 0),
     ]
-    weights = [1.0, 2.0, 1.0, 1.0, 1.0]
+    weights = [1.0, 2.0, 1.0, 1.0, 1.0, 1.0]
     pipeline = ensemble_pipeline(members, weights, "classification", list(X.columns)).fit(X, y)
     ensemble = pipeline.named_steps["model"]
-    # The trees encode alike, the linear model scales numbers, LightGBM keeps categories and missing values.
-    assert ensemble.feature_groups_ == [[0, 2, 3], [1], [4]]
+    # The trees encode alike, the linear model scales numbers, LightGBM and CatBoost keep categories and missing values.
+    assert ensemble.feature_groups_ == [[0, 2, 3], [1], [4, 5]]
     shared = ensemble.members_[0].named_steps["featurize"]
     assert ensemble.members_[2].named_steps["featurize"] is shared and ensemble.members_[3].named_steps["featurize"] is shared
-    expected = sum(w / 6.0 * clone(m).fit(X, y).predict_proba(X) for m, w in zip(members, weights))
+    assert ensemble.members_[5].named_steps["featurize"] is ensemble.members_[4].named_steps["featurize"]
+    expected = sum(w / 7.0 * clone(m).fit(X, y).predict_proba(X) for m, w in zip(members, weights))
     assert np.allclose(pipeline.predict_proba(X), expected)
     calls = []
     for featurizer in (AutoFeaturizer, NativeFeaturizer):

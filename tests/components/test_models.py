@@ -15,7 +15,7 @@ TABULAR_CASES = [(name, task) for name, task in CASES if not REGISTRY[name].need
 
 
 def test_registry_covers_the_required_families():
-    common = {"RandomForest", "ExtremeRandomTrees", "HistGradientBoosting", "LightGBM", "XGBoost", "KNN", "LinearSVM", "SGD"}
+    common = {"RandomForest", "ExtremeRandomTrees", "HistGradientBoosting", "LightGBM", "XGBoost", "CatBoost", "KNN", "LinearSVM", "SGD"}
     assert set(family_names("classification")) >= common | {"LogisticRegression"}
     assert set(family_names("regression")) >= common | {"ElasticNet"}
 
@@ -66,7 +66,7 @@ def test_pipeline_fits_predicts_clones_and_serialises(name, task, numeric_only, 
 _SHALLOW = {"RandomForest": {"min_samples_leaf": 20}}
 
 
-@pytest.mark.parametrize("name", ["LightGBM", "XGBoost", "RandomForest", "HistGradientBoosting"])
+@pytest.mark.parametrize("name", ["LightGBM", "XGBoost", "CatBoost", "RandomForest", "HistGradientBoosting"])
 def test_balanced_class_weights_lift_the_rare_class(name):
     from sklearn.metrics import recall_score
 
@@ -84,3 +84,30 @@ def test_balanced_class_weights_lift_the_rare_class(name):
         pipeline.fit(X.iloc[:3000], y[:3000])
         recalls[weight] = recall_score(y[3000:], pipeline.predict(X.iloc[3000:]), pos_label="rare")  # on rows it did not see
     assert recalls["balanced"] > max(2 * recalls[None], recalls[None] + 0.1), recalls
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_catboost_trains_on_the_threads_openmp_has_here(threads, tmp_path, monkeypatch):
+    # CatBoost runs its own thread pool (every core unless told); jido's workers and refits set OpenMP's.
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    import pandas as pd
+
+    X = pd.DataFrame({"a": rng.normal(size=200), "b": rng.choice(["x", "y", "z"], 200)})
+    y = X["a"] * 3 + (X["b"] == "x")
+    pipeline = build_pipeline("CatBoost", "regression", {"n_estimators": 5}, 0)
+    model, seen = pipeline.named_steps["model"], []
+
+    class Spy:  # a CatBoost callback: the thread count its model trains with, read while it trains
+        def after_iteration(self, info):
+            seen.append(model._init_params.get("thread_count"))
+            return True
+
+    before = repr(pipeline.get_params(deep=True))
+    monkeypatch.chdir(tmp_path)
+    with threadpool_limits(threads):
+        pipeline.fit(X, y, model__callbacks=[Spy()])
+    assert seen and set(seen) == {threads}
+    assert not any(tmp_path.iterdir())  # no catboost_info folder left in the working directory
+    assert repr(pipeline.get_params(deep=True)) == before  # the count is not left behind in its parameters

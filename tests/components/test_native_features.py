@@ -74,13 +74,15 @@ def test_bad_settings_and_useless_tables_are_refused(table):
 
 def _categorical_features(model) -> list[bool]:
     """Which features the fitted booster itself treats as categorical, as each library records it."""
-    model = getattr(model, "estimator_", model)  # XGBoost's label encoding wrapper
+    model = getattr(model, "estimator_", model)  # XGBoost's and CatBoost's label encoding wrapper
+    if hasattr(model, "get_cat_feature_indices"):  # CatBoost keeps the categorical positions in its model
+        return [j in model.get_cat_feature_indices() for j in range(len(model.feature_names_))]
     if hasattr(model, "booster_"):  # LightGBM lists a categorical feature's values; a numeric one has its range only
         return [bool(info["values"]) for info in model.booster_.dump_model()["feature_infos"].values()]
     return [kind == "c" for kind in model.get_booster().feature_types]
 
 
-@pytest.mark.parametrize("name", ["LightGBM", "XGBoost"])
+@pytest.mark.parametrize("name", ["LightGBM", "XGBoost", "CatBoost"])
 def test_boosters_split_on_the_categories_themselves(name):
     rng = np.random.default_rng(0)
     n = 2000

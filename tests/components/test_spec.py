@@ -48,7 +48,7 @@ def test_enable_dnn_adds_the_deep_text_families_and_asks_for_a_gpu_each():
         ({"task": "clustering"}, ["task", "'classification' or 'regression'", "given: 'clustering'"]),
         ({"primary_metric": "r2_score"}, ["'r2_score' does not fit task 'classification'", "regression metric", "AUC_weighted"]),
         ({"primary_metric": "auc"}, ["'auc'", "not a known metric", "accuracy"]),
-        ({"allowed_models": ["CatBoost"]}, ["allowed_models", "'CatBoost'", "RandomForest"]),
+        ({"allowed_models": ["H2OGBM"]}, ["allowed_models", "'H2OGBM'", "RandomForest"]),
         ({"allowed_models": ["KNN"], "blocked_models": ["SGD"]}, ["allowed_models or blocked_models"]),
         ({"validation_size": 0.2, "n_cross_validations": 5}, ["at most one of", "validation_size, n_cross_validations"]),
         ({"scoring": {"schedule": "0 3 * * *"}}, ["scoring.schedule needs scoring.input"]),
