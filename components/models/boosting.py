@@ -95,13 +95,9 @@ class XGBoostFamily(NativeCategoriesMixin, ModelFamily):
     def build(self, task: Task, params: dict[str, Any], seed: int):
         from xgboost import XGBClassifier, XGBRegressor
 
-        settings = _estimator_params(params)
         # enable_categorical: splits on the featurizer's pandas categories (a table with text comes encoded, as numbers).
-        if task == "regression":
-            return XGBRegressor(random_state=seed, tree_method="hist", enable_categorical=True, **settings)
-        class_weight = settings.pop("class_weight", None)
-        classifier = XGBClassifier(random_state=seed, tree_method="hist", enable_categorical=True, **settings)
-        return EncodedLabels(classifier, class_weight=class_weight)
+        common = {"random_state": seed, "tree_method": "hist", "enable_categorical": True}
+        return _estimator(task, XGBClassifier, XGBRegressor, common, params)
 
     def fit_stopping_early(self, model, X, y, X_valid, y_valid, patience: int) -> int:
         # XGBoost reads a frame of categoricals by its dtypes and refuses validation rows without them.
@@ -109,8 +105,7 @@ class XGBoostFamily(NativeCategoriesMixin, ModelFamily):
         booster = model.estimator if isinstance(model, EncodedLabels) else model
         booster.set_params(early_stopping_rounds=patience)
         model.fit(X, y, eval_set=[(X_valid, y_valid)], verbose=False)
-        fitted = model.estimator_ if isinstance(model, EncodedLabels) else model
-        return int(fitted.best_iteration) + 1  # predict then uses the rounds up to the best one
+        return int(_fitted_booster(model).best_iteration) + 1  # predict then uses the rounds up to the best one
 
 
 class CatBoostFamily(NativeCategoriesMixin, ModelFamily):
@@ -153,20 +148,33 @@ class CatBoostFamily(NativeCategoriesMixin, ModelFamily):
     def build(self, task: Task, params: dict[str, Any], seed: int):
         from components.models._catboost import CategoryCodesClassifier, CategoryCodesRegressor
 
-        settings = _estimator_params(params)
         # allow_writing_files: CatBoost otherwise writes a catboost_info folder into the working directory.
         # Threads: those OpenMP has where it fits (see components.models._catboost).
         common = {"random_seed": seed, "verbose": 0, "allow_writing_files": False}
-        if task == "regression":
-            return CategoryCodesRegressor(**common, **settings)
-        class_weight = settings.pop("class_weight", None)
-        # Labels coded 0..k-1 as for XGBoost: classes_ are then the user's labels whatever their type, and class weights become row weights.
-        return EncodedLabels(CategoryCodesClassifier(**common, **settings), class_weight=class_weight)
+        return _estimator(task, CategoryCodesClassifier, CategoryCodesRegressor, common, params)
 
     def fit_stopping_early(self, model, X, y, X_valid, y_valid, patience: int) -> int:
         model.fit(X, y, eval_set=[(X_valid, y_valid)], early_stopping_rounds=patience)
-        fitted = model.estimator_ if isinstance(model, EncodedLabels) else model
-        return int(fitted.get_best_iteration()) + 1  # CatBoost keeps the trees up to the best one
+        return int(_fitted_booster(model).get_best_iteration()) + 1  # CatBoost keeps the trees up to the best one
+
+
+def _estimator(task: Task, classifier: type, regressor: type, common: dict[str, Any], params: dict[str, Any]):
+    """A regressor, or a classifier behind ``EncodedLabels``, which codes the labels 0..k-1 and turns class weights into row weights.
+
+    For XGBoost, whose classifier takes only those codes and has no class
+    weights, and CatBoost, whose classes then come back as the user's labels
+    whatever their type.
+    """
+    settings = _estimator_params(params)
+    if task == "regression":
+        return regressor(**common, **settings)
+    class_weight = settings.pop("class_weight", None)
+    return EncodedLabels(classifier(**common, **settings), class_weight=class_weight)
+
+
+def _fitted_booster(model):
+    """The fitted library estimator of ``model``, inside ``EncodedLabels`` or not."""
+    return model.estimator_ if isinstance(model, EncodedLabels) else model
 
 
 def _with_stopping(defaults: dict[str, Any]) -> dict[str, Any]:
