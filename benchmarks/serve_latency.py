@@ -26,6 +26,12 @@ from pathlib import Path
 from benchmarks._harness import scratch_environment, train_with_cli
 
 
+def _library_class(estimator) -> str:
+    """The library's estimator class: not jido's label-coding wrapper, nor jido's subclasses of LightGBM's and CatBoost's."""
+    estimator = getattr(estimator, "estimator_", estimator)
+    return next(c.__name__ for c in type(estimator).__mro__ if not c.__module__.startswith("components."))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
@@ -50,7 +56,7 @@ def main() -> None:
     final = model.pipeline[-1]
     described = type(final).__name__
     if hasattr(final, "members_"):  # an ensemble: its members, and which share a featurizer
-        names = [type(member[-1]).__name__ for member in final.members_]
+        names = [_library_class(member[-1]) for member in final.members_]
         described += f" of {names}, featurizer groups {final.feature_groups_}"
     print(f"model: {model.ref.uri}, {described}", flush=True)
     from deployments.serve import one_thread_per_request
