@@ -207,6 +207,49 @@ def _crash_and_check(services, cancer_csv):
     # one run in four here it had not within 120 s (noted on issue 3).
 
 
+def _fail_one_in_line(services, cancer_csv, tracking_uri, name: str, how: str, **limits) -> list[dict]:
+    """A grid of short trials with one Crashing trial (``how``) ninth; checks none is lost or run twice, returns the rows."""
+    from distributed import Client
+
+    from components.models import REGISTRY
+    from tests.support.crashing import CrashingFamily, RegisterCrashingFamily, register
+
+    register()
+    with Client(services) as client:
+        client.register_plugin(RegisterCrashingFamily())
+    # Short trials line up behind each other (see tasks.trials.lines_up): the next trial waits on the ninth's worker.
+    spec = cancer_spec(
+        cancer_csv, services, name=name, allowed_models=["Crashing", "LogisticRegression"],
+        limits={"iterations": 14, "max_concurrent_iterations": 2, **limits},
+        sweep={"sampling": "grid", "search_space": [
+            {"model_name": ["LogisticRegression"], "C": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]},
+            {"model_name": ["Crashing"], "how": [how]},
+            {"model_name": ["LogisticRegression"], "C": [0.02, 0.2, 2.0, 20.0, 200.0]},
+        ]},
+    )
+    try:
+        result = train(spec)
+    finally:
+        REGISTRY.pop(CrashingFamily.name)
+    rows = sorted(result.leaderboard, key=lambda r: r["iteration"])
+    assert [r["iteration"] for r in rows] == list(range(14))  # none lost, none run twice
+    assert [r["iteration"] for r in rows if r["status"] == "failed"] == [8]
+    assert all(r["status"] == "completed" for r in rows if r["iteration"] != 8)
+    _, children = _runs(tracking_uri, name)
+    assert sorted(int(c.data.tags["jido.iteration"]) for c in children) == list(range(14))
+    return rows
+
+
+def test_a_trial_waiting_behind_one_that_ends_its_worker_runs_again_elsewhere(services, cancer_csv, tracking_uri):
+    rows = _fail_one_in_line(services, cancer_csv, tracking_uri, "crash-in-line", "late")  # ends its process 0.5 s in
+    assert "worker process died" in rows[8]["error"]
+
+
+def test_a_trial_waiting_behind_one_past_its_timeout_runs_again(services, cancer_csv, tracking_uri):
+    rows = _fail_one_in_line(services, cancer_csv, tracking_uri, "hang-in-line", "hang", iteration_timeout_minutes=0.05)
+    assert "iteration_timeout_minutes" in rows[8]["error"]  # stopped at 3 s: its worker restarts, and the trial behind it is sent again
+
+
 def test_a_trial_that_runs_out_of_memory_is_failed_and_its_worker_replaced(prefect_api, tracking_uri, cancer_csv):
     import logging
 

@@ -23,6 +23,12 @@ class ProcessEnder(ClassifierMixin, BaseEstimator):
         self.how = how
 
     def fit(self, X, y):
+        if self.how == "hang":  # outlives any timeout a test sets
+            time.sleep(60)
+            return self
+        if self.how == "late":  # a native crash half a second in, while other trials wait behind it
+            time.sleep(0.5)
+            os._exit(1)
         if self.how == "exit":
             sys.exit(3)
         if self.how == "oom":  # grows until the worker's nanny kills it for passing its memory limit
@@ -38,7 +44,7 @@ class CrashingFamily(ModelFamily):
     tasks = frozenset({"classification"})
 
     def search_space(self, task):
-        return {"how": Choice(("crash", "exit", "oom"))}
+        return {"how": Choice(("crash", "exit", "oom", "late", "hang"))}
 
     def defaults(self, task) -> dict[str, Any]:
         return {"how": "crash"}

@@ -14,7 +14,7 @@ import pytest
 from distributed import Client, Scheduler, SpecCluster, get_worker
 
 from components.spec import build_spec
-from tasks.trials import WorkerTable, _placement, cluster_gpus, dask_client, local_workers, spawn_environment, visible_gpus
+from tasks.trials import WorkerTable, _placement, cluster_gpus, dask_client, lines_up, local_workers, spawn_environment, visible_gpus
 
 
 def _where() -> tuple[str, str | None]:
@@ -56,7 +56,7 @@ def gpu_cluster():
 
 def test_cpu_trials_never_take_a_gpu_worker(gpu_cluster):
     client = gpu_cluster
-    options, address = _placement(WorkerTable(client), 0, {}, {})
+    options, address, _ = _placement(WorkerTable(client), 0, {}, {})
     futures = [client.submit(_where, key=f"trial-cpu-{i}", pure=False, **options) for i in range(6)]
     assert {f.result() for f in futures} == {("cpu-0", "")}  # and the CPU worker sees no GPU
     # A trial just sent to the CPU worker holds its one thread before the scheduler lists it.
@@ -67,7 +67,7 @@ def test_cpu_trials_never_take_a_gpu_worker(gpu_cluster):
 def test_gpu_trials_hold_their_gpu_and_do_not_share_it(gpu_cluster):
     client = gpu_cluster
     assert cluster_gpus(client) == 1
-    options, _ = _placement(WorkerTable(client), 1, {}, {})
+    options, _, _ = _placement(WorkerTable(client), 1, {}, {})
     assert options["resources"] == {"GPU": 1}
     first = client.submit(_hold, 1.5, key="trial-gpu-0", pure=False, **options)
     while not any("trial-gpu-0" in keys for keys in client.processing().values()):
@@ -79,6 +79,49 @@ def test_gpu_trials_hold_their_gpu_and_do_not_share_it(gpu_cluster):
     (name_a, _, end_a), (name_b, start_b, _) = first.result(), second.result()
     assert name_a == name_b == "gpu-fake-a" and start_b >= end_a
     assert client.submit(_where, resources={"GPU": 1}, pure=False).result() == ("gpu-fake-a", "fake-a")
+
+
+@pytest.fixture(scope="module")
+def two_workers():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        client.wait_for_workers(2)
+        yield client
+
+
+def test_a_cpu_trial_waits_behind_a_running_one_only_once_every_slot_runs_one(two_workers):
+    table = WorkerTable(two_workers)
+    first, second = sorted(table.processing())
+    options, address, waits = _placement(table, 0, {}, {}, slots=2, line_up=True)
+    assert not waits and options["allow_other_workers"]  # a free slot: no waiting
+    both_run = {"trial-a": first, "trial-b": second}
+    assert _placement(table, 0, {}, both_run, slots=2, line_up=False) is None
+    options, address, waits = _placement(table, 0, {}, both_run, slots=2, line_up=True)
+    assert waits and options == {"workers": [table.workers[address][2]], "allow_other_workers": False}  # bound by name: no thief takes it
+    one_waits = {**both_run, "trial-c": address}
+    assert _placement(table, 0, {}, one_waits, slots=2, line_up=True)[1] != address  # one waiting trial per busy thread
+    assert _placement(table, 0, {}, {**one_waits, "trial-d": ({first, second} - {address}).pop()}, slots=2, line_up=True) is None
+    # With one slot, the next trial waits behind the running one rather than start on the idle worker.
+    assert _placement(table, 0, {}, {"trial-a": first}, slots=1, line_up=True)[1:] == (first, True)
+    assert _placement(table, 0, {}, {"trial-a": first}, slots=1, line_up=False) is None
+    # GPU trials never wait behind another.
+    assert _placement(table, 1, {"trial-a": 0, "trial-b": 0}, both_run, slots=2, line_up=True) is None
+
+
+def test_trials_line_up_once_the_last_few_took_under_a_second():
+    from components.leaderboard import Leaderboard
+    from components.trial import TrialResult
+
+    board = Leaderboard("AUC_weighted")
+    for i in range(3):
+        board.add(TrialResult(i, "SGD", {}, "completed", 0.9, 0.05))
+    assert not lines_up(board)  # too few to go by
+    board.add(TrialResult(3, "SGD", {}, "failed", None, 0.01))
+    assert lines_up(board)
+    for i in range(4, 9):  # the last eight: five of 3 s and three short ones
+        board.add(TrialResult(i, "RandomForest", {}, "completed", 0.9, 3.0))
+    assert not lines_up(board)
 
 
 def test_dask_client_starts_gpu_workers_for_the_gpus_it_sees(monkeypatch, tmp_path):
