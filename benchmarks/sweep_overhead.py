@@ -8,8 +8,10 @@ artifact), bare as futures with an in-memory Optuna study and nothing else.
 Both run in turn, ``--repeats`` times: on a shared 2-core machine one bare run
 of the same trials took anywhere from 8.5 to 13.7 s, so one pair can mislead.
 
-Run: .venv/bin/python -m benchmarks.sweep_overhead [--trials 200] [--repeats 3]
-Prints each pair's times, then the median of the pairs' ratios last.
+Run: .venv/bin/python -m benchmarks.sweep_overhead [--trials 200] [--repeats 3] [--also-unlined]
+Prints each pair's times, then the median of the pairs' ratios last. With
+``--also-unlined`` each pair also times jido's sweep without lining short
+trials up on the workers (see tasks.trials.lines_up), in the same run.
 Goal (issue 3): the ratio printed last <= 1.05.
 """
 
@@ -64,6 +66,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--also-unlined", action="store_true", help="also time each pair's jido sweep without lining trials up")
     args = parser.parse_args()
     scratch_environment("jido-overhead-")
 
@@ -86,14 +89,32 @@ def main() -> None:
         # (~5 s of CPU in a process of its own) otherwise overlaps the first timed sweep.
         bare(client, data, get_metric("AUC_weighted"), 10, args.seed)
         time_jido_sweep(cluster.scheduler_address, data, "y", ["FixedTime"], 10, 2, args.seed)
-        ratios = []
+        ratios, unlined = [], []
         for repeat in range(args.repeats):
             bare_s = bare(client, data, get_metric("AUC_weighted"), args.trials, args.seed)
             jido_s, _ = time_jido_sweep(cluster.scheduler_address, data, "y", ["FixedTime"], args.trials, 2, args.seed)
             ratios.append(jido_s / bare_s)
-            ideal = args.trials * 0.05 / 2
-            print(f"pair {repeat + 1}: {args.trials} trials of ~50 ms on 2 workers (ideal {ideal:.1f} s): bare {bare_s:.2f} s, jido {jido_s:.2f} s, ratio {ratios[-1]:.3f}", flush=True)
+            line = f"pair {repeat + 1}: {args.trials} trials of ~50 ms on 2 workers (ideal {args.trials * 0.05 / 2:.1f} s): bare {bare_s:.2f} s, jido {jido_s:.2f} s"
+            if args.also_unlined:
+                unlined_s = time_unlined(cluster.scheduler_address, data, args.trials, args.seed)
+                unlined.append(unlined_s / bare_s)
+                line += f", jido without lining up {unlined_s:.2f} s ({unlined[-1]:.3f})"
+            print(f"{line}, ratio {ratios[-1]:.3f}", flush=True)
+    if unlined:
+        print(f"without lining trials up on the workers, median ratio: {float(np.median(unlined)):.3f}")
     print(f"jido/bare wall-time ratio, median of {len(ratios)} pairs: {float(np.median(ratios)):.3f}")
+
+
+def time_unlined(address: str, data, n_trials: int, seed: int) -> float:
+    """jido's sweep with lining up switched off (see tasks.trials.lines_up), for what it saves measured side by side."""
+    import tasks.trials
+
+    saved = tasks.trials._LINE_UP_BELOW_S
+    tasks.trials._LINE_UP_BELOW_S = 0.0
+    try:
+        return time_jido_sweep(address, data, "y", ["FixedTime"], n_trials, 2, seed)[0]
+    finally:
+        tasks.trials._LINE_UP_BELOW_S = saved
 
 
 if __name__ == "__main__":
