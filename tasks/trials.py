@@ -210,8 +210,16 @@ _LINE_UP_BELOW_S = 1.0
 _LINE_UP_UNRECORDED = 8
 
 
-def lines_up(board: Leaderboard) -> bool:
-    """Whether the sweep's trials are short enough to line up behind each other on the workers."""
+def lines_up(board: Leaderboard, sampling: str, slots: int) -> bool:
+    """Whether the sweep's trials are short enough to line up behind each other on the workers.
+
+    Never for a bayesian sweep of one trial at a time: a trial sampled while
+    the one before it runs would not know its result, and such a sweep is
+    reproducible (a resumed one tries what an uninterrupted one would) only
+    because each trial does.
+    """
+    if sampling == "bayesian" and slots == 1:
+        return False
     recent = [r.duration_s for r in board.results[-2 * _LINE_UP_AFTER :]]
     return len(recent) >= _LINE_UP_AFTER and float(np.median(recent)) < _LINE_UP_BELOW_S
 
@@ -532,7 +540,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
             throttled = deadline < math.inf and len(unrecorded) >= _MAX_UNRECORDED and recorder_started.done()
             # Lined-up trials keep the workers busier, which the recorder then pays for on a small machine:
             # while it is behind (not just starting), trials go out one per thread and the round trips give it the CPU.
-            line_up = lines_up(board) and (len(unrecorded) < _LINE_UP_UNRECORDED or not recorder_started.done())
+            line_up = lines_up(board, spec.sweep.sampling, slots) and (len(unrecorded) < _LINE_UP_UNRECORDED or not recorder_started.done())
             while len(in_flight) < slots * (1 + line_up) and now < deadline and not throttled and (unsent or n_started < len(todo)):
                 if not unsent:
                     iteration = todo[n_started]

@@ -116,12 +116,13 @@ def test_trials_line_up_once_the_last_few_took_under_a_second():
     board = Leaderboard("AUC_weighted")
     for i in range(3):
         board.add(TrialResult(i, "SGD", {}, "completed", 0.9, 0.05))
-    assert not lines_up(board)  # too few to go by
+    assert not lines_up(board, "random", 2)  # too few to go by
     board.add(TrialResult(3, "SGD", {}, "failed", None, 0.01))
-    assert lines_up(board)
+    assert lines_up(board, "random", 2) and lines_up(board, "random", 1) and lines_up(board, "bayesian", 2)
+    assert not lines_up(board, "bayesian", 1)  # each trial sampled knowing every result before it
     for i in range(4, 9):  # the last eight: five of 3 s and three short ones
         board.add(TrialResult(i, "RandomForest", {}, "completed", 0.9, 3.0))
-    assert not lines_up(board)
+    assert not lines_up(board, "random", 2)
 
 
 def test_dask_client_starts_gpu_workers_for_the_gpus_it_sees(monkeypatch, tmp_path):
