@@ -611,8 +611,8 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
                 own_cluster = not (spec.compute.address or spec.compute.cluster_class)
                 # At the budget's end the restart is not waited for long: CI twice saw a restarted worker
                 # not reconnect within 60 s, which the sweep then waited out past its budget.
-                _stop(client, expired + behind, logger, restart=not (now >= deadline and own_cluster), patience_s=60 if now < deadline else 10)
-                take_back(behind, resend=now < deadline)
+                _stop(client, expired, logger, restart=not (now >= deadline and own_cluster), patience_s=60 if now < deadline else 10)
+                take_back(behind, resend=now < deadline)  # cancelled: a restart would have ended them anyway
                 for future in in_flight.in_order(expired):
                     sent = in_flight.remove(future, now, freed=False)
                     finish(_stopped(sent.config, sent.started, reason), sent.config)
