@@ -12,7 +12,10 @@ import logging
 import os
 import sys
 
-_QUIET_ENV = {
+# Set unless the user set them: no analytics or telemetry, no progress bars, and more patience than
+# Prefect's 20 s for its temporary API to start (CI saw it take longer on a loaded 2-core machine).
+_ENV_DEFAULTS = {
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "GX_ANALYTICS_ENABLED": "false",
     "MLFLOW_ENABLE_TELEMETRY": "false",
@@ -231,7 +234,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Runs the CLI; user errors print one message and exit 2, without a traceback."""
-    for key, value in _QUIET_ENV.items():
+    for key, value in _ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
     args = _parser().parse_args(argv)
     from components.errors import JidoError

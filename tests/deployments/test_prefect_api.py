@@ -15,6 +15,8 @@ def _fresh_env(tmp_path: Path) -> dict[str, str]:
     """A user's shell with no Prefect API configured, so Prefect starts its temporary one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PYTHONPATH=str(ROOT), MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path}/mlflow.db")
+    # As the CLI sets it: on a loaded CI machine the API once took longer than Prefect's default 20 s to start.
+    env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     return env
 
 
