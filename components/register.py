@@ -16,6 +16,7 @@ from sklearn.pipeline import Pipeline
 
 from components.contract import DataContract
 from components.errors import JidoError
+from components.skops_import import import_skops
 
 CHAMPION_ALIAS = "champion"
 _MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
@@ -90,9 +91,8 @@ def trusted_types_for(pipeline: Pipeline) -> list[str]:
     Raises:
         RuntimeError: the pipeline holds a type nobody has reviewed.
     """
-    import skops.io
-
-    untrusted = skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))
+    skops_io = import_skops()
+    untrusted = skops_io.get_untrusted_types(data=skops_io.dumps(pipeline))
     unreviewed = sorted(set(untrusted) - set(REVIEWED_TRUSTED_TYPES))
     if unreviewed:
         raise RuntimeError(f"the pipeline holds types not on the reviewed skops list: {', '.join(unreviewed)}")
@@ -181,6 +181,8 @@ def log_and_register(
     import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.models import infer_signature
+
+    import_skops()  # before MLflow imports it, and torch with it (see components.skops_import)
     from skops.io.exceptions import UntrustedTypesFoundException
 
     mlflow.set_tracking_uri(tracking_uri)
@@ -321,6 +323,7 @@ def load_pipeline(ref: ModelRef, tracking_uri: str) -> Pipeline:
 def _read_pipeline(ref: ModelRef, tracking_uri: str) -> Pipeline:
     import mlflow
 
+    import_skops()  # before MLflow imports it, and torch with it (see components.skops_import)
     mlflow.set_tracking_uri(tracking_uri)
     return mlflow.sklearn.load_model(ref.uri)
 
@@ -335,8 +338,8 @@ def prefetch_pipeline(model_uri: str, tracking_uri: str) -> None:
 
     `jido score` first starts Prefect's temporary API server: about 6 s on
     the 2-core machine, half of it waiting for the server to answer. Loading
-    the model took about as long (importing skops alone takes 3.7 s: it
-    imports every scikit-learn module, and through them torch). Loading while
+    the model took about as long (importing skops alone took 3.7 s before
+    ``import_skops`` kept torch out of it). Loading while
     the server starts overlaps the two. A version resolved differently by
     then (the alias moved) is loaded again; an error is left for the flow's
     own load to report.

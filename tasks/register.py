@@ -22,6 +22,7 @@ from components.metrics import get_metric
 from components.models import get_family
 from components.contract import learn_contract
 from components.register import CHAMPION_ALIAS, ModelRef, champion, load_pipeline, log_and_register, log_contract, set_champion
+from components.skops_import import import_skops
 from components.spec import ExperimentSpec
 from components.trial import build_pipeline, evaluate_pipeline
 from tasks.data import ExperimentData
@@ -46,9 +47,9 @@ class RegisterOutcome:
     pipeline: Any = field(default=None, repr=False, compare=False)
 
 
-# What registering a model imports first, and its cost in a flow's process on the 2-core machine:
-# skops.io 4.5 s (it imports every scikit-learn estimator, torch's among them), great-expectations 2.8 s.
-_REGISTRATION_MODULES = ("skops.io", "great_expectations", "great_expectations.expectations")
+# What registering a model imports first, besides skops, and its cost in a flow's process on the 2-core machine:
+# great-expectations 2.8 s. skops.io took 4.5 s when it imported torch (see components.skops_import).
+_REGISTRATION_MODULES = ("great_expectations", "great_expectations.expectations")
 
 
 def preload_registration_modules() -> threading.Thread:
@@ -58,7 +59,12 @@ def preload_registration_modules() -> threading.Thread:
     the sweep's end to the run's. Python's import lock makes registration wait
     for an import still in progress rather than start it again.
     """
-    thread = threading.Thread(target=lambda: [importlib.import_module(name) for name in _REGISTRATION_MODULES], name="jido-preload", daemon=True)
+    def preload() -> None:
+        import_skops()
+        for name in _REGISTRATION_MODULES:
+            importlib.import_module(name)
+
+    thread = threading.Thread(target=preload, name="jido-preload", daemon=True)
     thread.start()
     return thread
 
