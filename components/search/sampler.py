@@ -21,6 +21,12 @@ from components.search.store import result_to_trial, trial_to_result
 from components.trial import TrialConfig, TrialResult
 
 Sampling = Literal["grid", "random", "bayesian"]
+
+# Multivariate, grouped TPE with a constant liar is flagged experimental; it is what conditional spaces and
+# trials in parallel need. Filtered for the process, by message: ``catch_warnings`` around the sampler's
+# construction is not enough, since another thread leaving its own ``catch_warnings`` (an import of
+# great-expectations or skops meanwhile) puts back the filters it saw, and the demo then printed the warning.
+warnings.filterwarnings("ignore", message=r"Argument ``(multivariate|group|constant_liar)`` is an experimental feature", category=optuna.exceptions.ExperimentalWarning)
 _SUBSPACE_KEY = "subspace"
 _MODEL_KEY = "model_name"
 
@@ -202,9 +208,7 @@ class TrialPlanner:
     @staticmethod
     def _sampler(sampling: Sampling, seed: int) -> optuna.samplers.BaseSampler:
         if sampling == "bayesian":
-            with warnings.catch_warnings():  # multivariate/group TPE is flagged experimental; it is what conditional spaces need
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True, n_startup_trials=8)
+            return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True, n_startup_trials=8)
         return optuna.samplers.RandomSampler(seed=seed)
 
     def _grid_points(self) -> list[dict[str, Any]]:

@@ -194,3 +194,44 @@ def test_a_resumed_focused_sweep_knows_the_leaders_again():
     again = TrialPlanner(portfolio_subspaces(families, "classification"), "classification", True, 0, "bayesian", defaults_first=True, focus=1)
     again.restore(done)
     assert {again.ask(i).model_name for i in range(3, 8)} == {"RandomForest"}
+
+
+def test_bayesian_sampling_warns_of_nothing_even_when_another_thread_resets_the_filters():
+    # A fresh interpreter, as a user's command: the test session's filters are pytest's.
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    script = textwrap.dedent(
+        """
+        import threading, warnings
+        import optuna
+        from components.search.sampler import TrialPlanner
+        entered, leave = threading.Event(), threading.Event()
+
+        def other_thread():  # as an import that filters its own warnings meanwhile
+            with warnings.catch_warnings():
+                entered.set()
+                leave.wait()
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        entered.wait()
+
+        class Sampler(optuna.samplers.TPESampler):
+            def __init__(self, **kwargs):
+                leave.set()
+                thread.join()  # it leaves while the sampler is made: the filters it saw are back
+                super().__init__(**kwargs)
+
+        optuna.samplers.TPESampler = Sampler
+        TrialPlanner._sampler("bayesian", 0)
+        print("made")
+        """
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "made"
+    assert "ExperimentalWarning" not in done.stderr, done.stderr
