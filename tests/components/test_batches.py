@@ -130,3 +130,28 @@ def test_write_behind_writes_every_batch_in_order_and_hands_back_the_writers_err
         with pytest.raises(JidoError, match="column 'n' changes type"):
             behind.drain()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
+
+
+def test_parquet_output_keeps_dictionaries_for_all_but_floating_point_columns(tmp_path):
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=1000),
+            "segment": rng.choice(["a", "b", "c"], 1000),
+            "n": rng.integers(0, 5, 1000),
+            "scored_at": pd.Timestamp("2026-12-02", tz="UTC"),
+        }
+    )
+    with AtomicTableWriter(tmp_path / "out.parquet") as writer:
+        writer.write(frame)
+        writer.write(frame)  # a second row group
+        writer.commit()
+    metadata = pq.ParquetFile(tmp_path / "out.parquet").metadata
+    for group in range(metadata.num_row_groups):
+        encodings = {metadata.row_group(group).column(i).path_in_schema: metadata.row_group(group).column(i).encodings for i in range(4)}
+        assert "PLAIN_DICTIONARY" not in encodings["x"] and "RLE_DICTIONARY" not in encodings["x"]
+        for name in ("segment", "n", "scored_at"):
+            assert {"PLAIN_DICTIONARY", "RLE_DICTIONARY"} & set(encodings[name]), name
+    assert pd.read_parquet(tmp_path / "out.parquet").equals(pd.concat([frame, frame], ignore_index=True))
