@@ -32,10 +32,11 @@ _LOCK = threading.Lock()
 
 def import_skops() -> types.ModuleType:
     """``skops.io``, imported with the pruned walk when it is not imported yet."""
-    if "skops.io" in sys.modules:
-        return sys.modules["skops.io"]
-    with _LOCK, _walk_kept_packages_only():
-        return importlib.import_module("skops.io")
+    with _LOCK:
+        if "skops.io" in sys.modules:  # imported, or importing on another thread: import_module waits for that to finish
+            return importlib.import_module("skops.io")
+        with _walk_kept_packages_only():
+            return importlib.import_module("skops.io")
 
 
 @contextmanager

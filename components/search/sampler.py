@@ -21,14 +21,14 @@ from components.search.store import result_to_trial, trial_to_result
 from components.trial import TrialConfig, TrialResult
 
 Sampling = Literal["grid", "random", "bayesian"]
+_SUBSPACE_KEY = "subspace"
+_MODEL_KEY = "model_name"
 
 # Multivariate, grouped TPE with a constant liar is flagged experimental; it is what conditional spaces and
 # trials in parallel need. Filtered for the process, by message: ``catch_warnings`` around the sampler's
 # construction is not enough, since another thread leaving its own ``catch_warnings`` (an import of
 # great-expectations or skops meanwhile) puts back the filters it saw, and the demo then printed the warning.
 warnings.filterwarnings("ignore", message=r"Argument ``(multivariate|group|constant_liar)`` is an experimental feature", category=optuna.exceptions.ExperimentalWarning)
-_SUBSPACE_KEY = "subspace"
-_MODEL_KEY = "model_name"
 
 
 @dataclass(frozen=True)
