@@ -37,6 +37,9 @@ _KINDS: dict[str, ValueKind] = {
     "text": "text",
 }
 
+# The pandas dtypes of a text column as training read it.
+TEXT_DTYPES = ("object", "str", "string")
+
 
 @dataclass(frozen=True)
 class ColumnContract:
@@ -87,6 +90,10 @@ class DataContract:
             for c in raw["columns"]
         ]
         return cls(tuple(columns))
+
+    def category_columns(self) -> list[str]:
+        """Text columns of a few known categories: a reader may decode them as categoricals, and scoring writes them back as text."""
+        return [c.name for c in self.columns if c.kind == "categorical" and c.categories is not None and c.dtype in TEXT_DTYPES]
 
     def drift_profiles(self) -> list[tuple[str, str, tuple, tuple[float, ...]]]:
         """``(column, kind, edges or categories, expected shares)`` of each column profiled for drift."""

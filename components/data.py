@@ -16,6 +16,11 @@ from components.metrics import Task
 TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
+def is_text_categorical(values: pd.Series) -> bool:
+    """Whether ``values`` is a pandas categorical whose categories are all text: compared as text, its values are its categories."""
+    return isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(values.cat.categories)
+
+
 def table_format(path: str | Path) -> Literal["csv", "parquet"]:
     """The table format implied by a file's extension.
 

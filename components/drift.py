@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from components.data import is_text_categorical
+
 # A bin's share is floored at this before the logarithm, so an empty bin counts as a large but finite shift.
 SHARE_FLOOR = 1e-4
 MODERATE, MAJOR = 0.1, 0.25
@@ -40,10 +42,17 @@ def numeric_bins(values: np.ndarray, edges: tuple[float, ...]) -> np.ndarray:
 
 def category_bins(values: pd.Series, categories: tuple) -> np.ndarray:
     """Counts of non-null ``values`` per training category, then one bin for unseen values (compared as text)."""
+    known = pd.Index([str(c) for c in categories], dtype=object)
+    if is_text_categorical(values):
+        # A categorical read from a file's dictionary: each of its categories is looked up once, not each row.
+        position = known.get_indexer(values.cat.categories.astype(object))
+        position[position < 0] = len(categories)
+        codes = values.cat.codes.to_numpy()
+        return np.bincount(position[codes[codes >= 0]], minlength=len(categories) + 1)
     present = values.dropna()
     if not (isinstance(present.dtype, pd.StringDtype) or present.dtype == object):
         present = present.astype(str)
-    codes = pd.Index([str(c) for c in categories], dtype=object).get_indexer(present.astype(object))
+    codes = known.get_indexer(present.astype(object))
     codes[codes < 0] = len(categories)
     return np.bincount(codes, minlength=len(categories) + 1)
 

@@ -23,6 +23,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from components.data import is_text_categorical
 from components.featurize import AutoFeaturizer, DatetimeParts, NumericCoercer, profile_table
 from components.records import Records
 
@@ -186,6 +187,10 @@ def _codes(values: pd.Series, categories: list[str]) -> np.ndarray:
     if len(values) <= _LOOKUP_ROWS:
         position = _positions(categories)
         return np.array([_code(v, position) for v in values], dtype=float)
+    if is_text_categorical(values):  # read from a file's dictionary (components.batches.read_batches): recoded, not rehashed
+        codes = values.cat.set_categories(categories).cat.codes.to_numpy().astype(float)
+        codes[codes < 0] = np.nan
+        return codes
     if not isinstance(values.dtype, pd.StringDtype):  # numbers or mixed objects: compared as their text
         values = values.astype("string")
     codes = pd.Categorical(values, categories=categories).codes.astype(float)

@@ -17,7 +17,8 @@ from sklearn.pipeline import Pipeline
 from components.batches import (
     BATCH_ROWS, AtomicTableWriter, Partition, WriteBehind, prefetched, read_batches, same_columns, staging_folder, table_columns,
 )
-from components.contract import DataContract
+from components.contract import TEXT_DTYPES, DataContract
+from components.data import is_text_categorical
 from components.drift import DriftCounter, FeatureDrift
 from components.errors import InputProblems, JidoError
 from components.records import Records, takes_records
@@ -81,7 +82,11 @@ def score_frame(
     if missing:
         raise JidoError(f"input lacks column(s) the model was trained on: {', '.join(missing)}")
     scored = frame.copy(deep=False)  # copy-on-write: the caller's frame is not changed, and no data is copied
-    scored["prediction"], proba = predict(pipeline, frame[needed])
+    labels, proba = predict(pipeline, frame[needed])
+    if proba is not None and all(isinstance(c, str) for c in pipeline.classes_):
+        # Taken from the classes as pandas text: 1.7 ms per 100,000 rows, against 10 ms to convert the array of labels.
+        labels = pd.Series(pd.array(list(pipeline.classes_), dtype="str").take(np.argmax(proba, axis=1)), index=scored.index)
+    scored["prediction"] = labels
     if proba is not None:
         for j, label in enumerate(pipeline.classes_):
             scored[f"probability_{label}"] = proba[:, j]
@@ -169,13 +174,23 @@ def _text_as_trained(scored: pd.DataFrame, contract: DataContract) -> pd.DataFra
     Parquet output's schema, fixed by its first batch, must not depend on that.
     """
     for column in contract.columns:
-        if column.name in scored.columns and column.dtype in ("object", "str", "string") and not isinstance(scored[column.name].dtype, pd.StringDtype):
-            scored[column.name] = scored[column.name].astype("string")
+        if column.name in scored.columns and column.dtype in TEXT_DTYPES and not isinstance(scored[column.name].dtype, pd.StringDtype):
+            scored[column.name] = _as_text(scored[column.name])
     return scored
 
 
-# Drift is measured on an even sample of at most about this many rows per batch: plenty for a decile share, a fifth of the cost.
-DRIFT_ROWS_PER_BATCH = 20_000
+def _as_text(values: pd.Series) -> pd.Series:
+    """``values`` as pandas text; a categorical of text by taking from its categories (1.5 ms per 100,000 rows, not 20 ms)."""
+    if not is_text_categorical(values):
+        return values.astype("string")
+    text = values.cat.categories.astype("str").array
+    return pd.Series(text.take(values.cat.codes.to_numpy(), allow_fill=True), index=values.index, name=values.name)
+
+
+# Drift is measured on an even sample of about this many rows per batch (all of a batch of fewer than twice as many). A
+# bin's share is then off by under 0.5 percentage points (one standard error at a decile's 10%), far below what moves the
+# index past its 0.1 warning; counting 20,000 rows took 20 ms per 100,000-row batch, these 6 ms.
+DRIFT_ROWS_PER_BATCH = 5_000
 
 # Rows of a partition scored on a Dask worker: a run of whole Parquet row groups of at least this many rows.
 # Large enough that a partition's fixed costs (a task, two part files, their merge) vanish, small enough for load balance.
@@ -347,7 +362,7 @@ def score_files(
         behind = WriteBehind(scored_out)
         try:
             for path in files:
-                batches = prefetched(read_batches(path, batch_rows))
+                batches = prefetched(read_batches(path, batch_rows, categories=contract.category_columns()))
                 _score_batches(pipeline, contract, Partition(path), batches, behind, rejected_out, tally, model_name, model_version, scored_at)
         finally:
             behind.drain()
@@ -376,7 +391,7 @@ def score_partition(
         behind = WriteBehind(scored_out)
         problem: JidoError | None = None
         try:
-            batches = prefetched(read_batches(part.path, batch_rows, part.row_groups))
+            batches = prefetched(read_batches(part.path, batch_rows, part.row_groups, contract.category_columns()))
             _score_batches(pipeline, contract, part, batches, behind, rejected_out, tally, model_name, model_version, scored_at, columns)
         except JidoError as error:
             problem = error

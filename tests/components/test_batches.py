@@ -155,3 +155,16 @@ def test_parquet_output_keeps_dictionaries_for_all_but_floating_point_columns(tm
         for name in ("segment", "n", "scored_at"):
             assert {"PLAIN_DICTIONARY", "RLE_DICTIONARY"} & set(encodings[name]), name
     assert pd.read_parquet(tmp_path / "out.parquet").equals(pd.concat([frame, frame], ignore_index=True))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_text_columns_named_as_categories_come_from_parquets_dictionary_as_categoricals(tmp_path, table, suffix):
+    table = table.assign(t=table["c"] + "-text", c=table["c"].where(table.index % 7 > 0))  # some missing
+    path = tmp_path / f"t{suffix}"
+    table.to_csv(path, index=False) if suffix == ".csv" else table.to_parquet(path, index=False)
+    batches = list(read_batches(path, batch_rows=100, categories=["c", "n", "absent"]))  # "n" holds numbers: read as it is
+    whole = pd.concat(batches, ignore_index=True)
+    if suffix == ".parquet":
+        assert all(isinstance(b["c"].dtype, pd.CategoricalDtype) for b in batches)
+    assert not isinstance(whole["t"].dtype, pd.CategoricalDtype) and pd.api.types.is_integer_dtype(whole["n"])
+    assert whole["c"].astype(object).fillna("?").tolist() == table["c"].astype(object).fillna("?").tolist()

@@ -62,3 +62,11 @@ def test_a_small_sample_gets_its_psi_but_no_verdict(mixed_frame):
     counter.add(X.assign(amount=X["amount"] * 5 + 100).head(MIN_ROWS - 1))
     amount = {d.column: d for d in counter.result()}["amount"]
     assert amount.psi > MAJOR and amount.level == "too few rows"
+
+
+def test_a_categorical_read_from_a_files_dictionary_falls_in_the_same_bins():
+    values = pd.Series(["b", "a", None, "z", "b", "1", "a"] * 5)
+    for categories in (("a", "b"), ("a", "b", 1)):  # a training category that was a number is compared as text
+        expected = category_bins(values, categories)
+        assert expected.tolist()[-1] == 5 * (1 if len(categories) == 3 else 2)  # "z" (and "1" unless it was seen) are unseen
+        assert np.array_equal(category_bins(values.astype("category"), categories), expected)

@@ -111,3 +111,11 @@ def test_codes_read_back_as_the_training_frame(table):
     pd.testing.assert_frame_equal(again, frame.reset_index(drop=True))
     codes = featurizer.transform(table)
     assert like_training_frame(codes, codes) is codes  # a table with text (no frame) passes as it is
+
+
+def test_a_categorical_read_from_a_files_dictionary_gives_the_same_codes(table):
+    featurizer = NativeFeaturizer().fit(table)
+    rows = pd.concat([table, table.head(3).assign(plan=["enterprise", None, "pro"])], ignore_index=True)  # an unseen value, a missing one
+    as_read = rows.assign(plan=rows["plan"].astype("category"))  # as components.batches.read_batches decodes a text column
+    assert isinstance(as_read["plan"].dtype, pd.CategoricalDtype)
+    assert np.array_equal(featurizer.transform(as_read), featurizer.transform(rows), equal_nan=True)

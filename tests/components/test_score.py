@@ -229,3 +229,26 @@ def test_the_model_leaves_one_core_to_the_reading_and_writing_threads_when_it_ha
         assert openmp_threads() == {3}  # too few to spare one
     with threadpool_limits(limits=1, user_api="openmp"), model_threads_leaving_a_core():
         assert openmp_threads() == {1}  # a Dask worker's one thread is never raised
+
+
+def test_parquet_text_categories_score_and_write_as_the_same_rows_read_as_text(contract, mixed_frame, tmp_path):
+    data = prepare_learning_data(mixed_frame, "label", "classification")
+    booster = build_pipeline("LightGBM", "classification", {"n_estimators": 20}, 0).fit(data.X, data.y)  # its featurizer takes codes of categoricals
+    assert "colour" in contract.category_columns()
+    new = mixed_frame.drop(columns="label")
+    new.to_parquet(tmp_path / "in.parquet", index=False)
+    new.to_csv(tmp_path / "in.csv", index=False)
+    out = {}
+    for suffix in (".parquet", ".csv"):
+        output = tmp_path / f"scored-from{suffix}.parquet"
+        summary = score_files(booster, contract, [tmp_path / f"in{suffix}"], output, "m", "2", STAMP, 0.1, batch_rows=64)
+        out[suffix] = (pd.read_parquet(output), summary)
+    import pyarrow.parquet as pq
+
+    colour = pq.read_schema(tmp_path / "scored-from.parquet.parquet").field("colour").type
+    assert str(colour) in ("string", "large_string")  # text in the output, as the input held it, not a dictionary
+    (from_parquet, summary), (from_csv, summary_csv) = out[".parquet"], out[".csv"]
+    assert from_parquet["prediction"].tolist() == from_csv["prediction"].tolist() == score_frame(booster, new, "m", "2")["prediction"].tolist()
+    assert from_parquet["colour"].fillna("?").tolist() == new["colour"].fillna("?").tolist()
+    assert np.allclose(from_parquet["probability_yes"], from_csv["probability_yes"])
+    assert [(d.column, d.psi) for d in summary.drift] == [(d.column, d.psi) for d in summary_csv.drift]

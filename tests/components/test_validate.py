@@ -127,3 +127,43 @@ def test_rows_kept_by_the_quick_check_are_those_the_frame_checks_pass(trained, c
     assert not keeps_contract(broken, contract)
     assert not keeps_contract([{k: v for k, v in clean[0].items() if k != "visits"}], contract)  # a missing column
     assert not keeps_contract(clean, type(contract)(()))  # no contract: the frame path checks the model's columns
+
+
+def test_a_categorical_read_from_a_files_dictionary_gets_the_same_reasons(trained):
+    X, contract = trained
+    rows = X.head(6).copy()
+    rows.loc[1, "colour"] = None  # empty where training had none
+    rows.loc[2, "colour"] = "x" * (MAX_CELL_CHARS + 1)
+    rows.loc[3, "colour"] = "purple"  # unseen: accepted
+    expected = row_reasons(rows, contract)
+    assert expected[1].startswith("colour is empty") and "holds" in expected[2] and expected[3] == ""
+    as_read = rows.assign(colour=rows["colour"].astype("category"))  # as components.batches.read_batches decodes it
+    assert row_reasons(as_read, contract).tolist() == expected.tolist()
+    assert check_rows(as_read, contract).accepted.index.tolist() == [0, 3, 4, 5]
+
+
+def _number_contract(nulls_seen: bool):
+    X = pd.DataFrame({"amount": [10.0, 50.0, 100.0] * 20, "visits": [0, 5, 20] * 20})
+    if nulls_seen:
+        X.loc[0, "amount"] = np.nan
+    return learn_contract(X, profile_table(X))
+
+
+@pytest.mark.parametrize(
+    "value, nulls_seen, reason",
+    [
+        (55.0, False, None),
+        (np.nan, False, "amount is empty"),
+        (np.nan, True, None),  # training had empty values: so may scoring
+        (np.inf, True, "amount is infinite"),
+        (-np.inf, False, "amount is infinite"),
+        (-1e6, True, "outside the accepted range"),
+        (1e6, False, "outside the accepted range"),
+    ],
+)
+def test_a_column_held_as_numbers_is_checked_from_its_extremes_as_row_by_row(value, nulls_seen, reason):
+    contract = _number_contract(nulls_seen)
+    batch = pd.DataFrame({"amount": [20.0, value, np.nan if nulls_seen else 30.0, 40.0], "visits": [1, 2, 3, 4]})
+    reasons = row_reasons(batch, contract).tolist()
+    assert reasons[0] == reasons[3] == "" and reasons[2] == ""
+    assert reasons[1] == "" if reason is None else reason in reasons[1]
