@@ -72,6 +72,23 @@ print(json.dumps({"pid": _running.process.pid, "flow_api": where(), "started": _
         os.kill(seen["pid"], 0)
 
 
+@pytest.mark.parametrize("user_setting", [None, "true"])
+def test_the_temporary_api_runs_no_automation_triggers_nor_block_registration_unless_the_user_asks(tmp_path, user_setting):
+    code = """
+import json
+from deployments.prefect_api import start_temporary_api_early
+start_temporary_api_early()
+from deployments.prefect_api import _running
+env = _running._environment
+print(json.dumps([env["PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED"], env["PREFECT_SERVER_REGISTER_BLOCKS_ON_START"]]))
+"""
+    asked = {} if user_setting is None else {"PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": user_setting, "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": user_setting}
+    done = _run(code, tmp_path, **asked)
+    triggers, blocks = json.loads(done.stdout.strip().splitlines()[-1])
+    expected = "false" if user_setting is None else "true"
+    assert (triggers.lower(), blocks.lower()) == (expected, expected)
+
+
 def test_a_temporary_api_that_does_not_start_gives_the_settings_back(tmp_path):
     # Given no time to answer, the server is stopped at once; the flow would then start Prefect's own.
     code = """
