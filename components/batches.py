@@ -183,8 +183,8 @@ def read_batches(
             # memory grew by the whole input (0.7 GB per 4 million rows here). Without it memory stays flat, and reads are no slower.
             # Decoded on the calling (read-ahead) thread alone: pyarrow's pool of a thread per core would take
             # cores from the model's threads, which are predicting the batch before (see components.score).
-            fields = pq.read_schema(path)
-            text = [name for name in categories if name in fields.names and _is_text(fields.field(name).type)]
+            fields = pq.read_schema(path) if categories else None  # the footer read once more, only when asked
+            text = [name for name in categories if name in fields.names and _is_text(fields.field(name).type)] if fields else None
             reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20, read_dictionary=text or None)
             groups = None if row_groups is None else list(row_groups)
             for batch in reader.iter_batches(batch_size=batch_rows, row_groups=groups, use_threads=False):
