@@ -180,3 +180,41 @@ def test_the_sweep_leaves_time_for_the_refit_of_its_best_trials():
     board.add(TrialResult(12, "LightGBM", {"n_estimators": 2000}, "completed", 0.93, 3.0))
     expected = 12.0 + (3 + 3 + 3) / 3 + 0.005 * (400 + 200)
     assert post_sweep_reserve(board, 3, 3600) == pytest.approx(expected)
+
+
+class _Messages(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.seen.append(f"{record.name}: {record.getMessage()}")
+
+
+def test_a_local_cluster_ends_at_once_without_restarting_its_workers():
+    """A result still held and a trial still running when the work ends: both workers end, none is started again."""
+    import psutil
+
+    messages = _Messages()
+    loggers = [logging.getLogger(name) for name in ("distributed.nanny", "distributed.scheduler")]
+    for logger in loggers:
+        logger.addHandler(messages)
+    spec = build_spec({"name": "e", "task": "classification", "training_data": "x.csv", "target_column": "y", "compute": {"n_workers": 2}})
+    try:
+        with dask_client(spec) as client:
+            client.wait_for_workers(2)
+            held = client.submit(_hold, 0.01, pure=False)
+            held.result()
+            running = client.submit(_hold, 30, pure=False)
+            while not any(running.key in keys for keys in client.processing().values()):
+                time.sleep(0.05)
+            workers = [psutil.Process(pid) for pid in client.run(os.getpid).values()]
+            ended = time.perf_counter()
+        took = time.perf_counter() - ended
+    finally:
+        for logger in loggers:
+            logger.removeHandler(messages)
+    assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+    assert messages.seen == []  # no worker restarted, no result lost, no task failed for its worker's end, no warning of the kill
+    assert took < 5  # not the 30 s trial's length, nor a graceful close's wait
