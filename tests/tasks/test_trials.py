@@ -192,10 +192,19 @@ class _Messages(logging.Handler):
             self.seen.append(f"{record.name}: {record.getMessage()}")
 
 
-def test_a_local_cluster_ends_at_once_without_restarting_its_workers():
+def test_a_local_cluster_ends_at_once_without_restarting_its_workers(monkeypatch):
     """A result still held and a trial still running when the work ends: both workers end, none is started again."""
     import psutil
+    from distributed import Nanny
 
+    started = []  # every worker process a nanny starts, the first ones included
+    instantiate = Nanny.instantiate
+
+    async def counted(self):
+        started.append(self.name)
+        return await instantiate(self)
+
+    monkeypatch.setattr(Nanny, "instantiate", counted)
     messages = _Messages()
     loggers = [logging.getLogger(name) for name in ("distributed.nanny", "distributed.scheduler")]
     for logger in loggers:
@@ -216,5 +225,6 @@ def test_a_local_cluster_ends_at_once_without_restarting_its_workers():
         for logger in loggers:
             logger.removeHandler(messages)
     assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
-    assert messages.seen == []  # no worker restarted, no result lost, no task failed for its worker's end, no warning of the kill
+    assert sorted(started) == [0, 1]  # each worker started once: none restarted when its process ended
+    assert messages.seen == []  # no result lost, no task failed for its worker's end, no warning of the kill
     assert took < 5  # not the 30 s trial's length, nor a graceful close's wait
