@@ -23,6 +23,19 @@ from components.spec import Compute
 # CPU workers see no GPU: a trial uses a GPU only when it holds one.
 _CPU_WORKER_ENV = {"CUDA_VISIBLE_DEVICES": ""}
 
+# Dask settings for a local cluster of workers with nannies, jido's own and the tests' alike.
+# - A trial that kills its worker is not retried: it would die again, and the nanny has
+#   already replaced the worker.
+# - The cluster never closes a nanny whose worker is away. When the scheduler removes a
+#   worker, a LocalCluster (any SpecCluster) closes that worker's nanny for good if,
+#   lost-worker-timeout (15 s) later, no worker of its name is connected; a later restart
+#   does not reset that timer. A worker restarted twice about 15 s apart (trials past their
+#   timeout, or crashing) was down for the second restart when the first timer fired: its
+#   nanny closed, the cluster lost the worker, and the sweep waited 300 s for a worker that
+#   never came. With the nannies in this process there is no lost job to clean up, so the
+#   timer is put off.
+NANNY_CLUSTER_SETTINGS = {"distributed.scheduler.allowed-failures": 0, "distributed.deploy.lost-worker-timeout": "3650 days"}
+
 
 def spawn_environment(n_workers: int) -> dict[str, str]:
     """The thread settings jido's local worker processes start with.
@@ -82,13 +95,11 @@ def compute_client(
     logging.getLogger("distributed").setLevel(logging.WARNING)
     gpu_ids = visible_gpus() if gpus_per_trial else []
     # One thread per worker: a trial that must be stopped is stopped by
-    # restarting its worker, which then touches no other trial. A trial whose
-    # worker dies (a crash, sys.exit, running out of memory) is not retried:
-    # it would die again, and the nanny has already replaced the worker.
+    # restarting its worker, which then touches no other trial.
     # A nanny spawns its worker with this process's environment, which overrides
     # Dask's pre-spawn settings (and a cluster started earlier in this process
     # has left them here): the variables are set here while the cluster lives.
-    settings = {"distributed.scheduler.allowed-failures": 0, "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+    settings = {**NANNY_CLUSTER_SETTINGS, "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
     with _environment({**spawn_environment(n_workers), "MALLOC_TRIM_THRESHOLD_": None}), dask.config.set(settings):
         if gpu_ids:
             cluster = SpecCluster(

@@ -257,11 +257,12 @@ def test_a_trial_that_runs_out_of_memory_is_failed_and_its_worker_replaced(prefe
     from distributed import Client, LocalCluster
 
     from components.models import REGISTRY
+    from tasks.cluster import NANNY_CLUSTER_SETTINGS
     from tests.support.crashing import CrashingFamily, RegisterCrashingFamily, register
 
     register()
     # One worker with a small memory limit: the nanny kills it past 95% and starts a new one.
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), LocalCluster(
+    with dask.config.set(NANNY_CLUSTER_SETTINGS), LocalCluster(
         n_workers=1, threads_per_worker=1, memory_limit="700MiB", dashboard_address=":0", silence_logs=logging.CRITICAL
     ) as cluster:
         with Client(cluster) as client:

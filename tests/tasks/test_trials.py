@@ -228,3 +228,21 @@ def test_a_local_cluster_ends_at_once_without_restarting_its_workers(monkeypatch
     assert sorted(started) == [0, 1]  # each worker started once: none restarted when its process ended
     assert messages.seen == []  # no result lost, no task failed for its worker's end, no warning of the kill
     assert took < 5  # not the 30 s trial's length, nor a graceful close's wait
+
+
+def test_a_local_cluster_keeps_a_restarted_worker_when_the_lost_worker_timer_fires_meanwhile():
+    """A worker is still starting again when distributed's lost-worker timer for it fires: the cluster keeps it.
+
+    The timer (15 s by default) is set to fire 0.2 s after the restart here. In the
+    test runs it was a timer left by an earlier restart of the same worker that fired
+    while a later restart was under way, and the cluster lost that worker for good.
+    """
+    import dask
+
+    spec = build_spec({"name": "e", "task": "classification", "training_data": "x.csv", "target_column": "y", "compute": {"n_workers": 1}})
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": "0.2s"}), dask_client(spec) as client:
+        (first,) = client.nthreads()
+        client.restart_workers([first], timeout=30)
+        time.sleep(1)  # well past the timer
+        assert client.submit(_where, pure=False).result(timeout=30)[0] == 0  # the restarted worker, under its name
+        assert list(client.nthreads()) != [first] and len(client.nthreads()) == 1
