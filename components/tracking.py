@@ -107,19 +107,37 @@ class ExperimentTracker:
         self.client.set_terminated(self.parent_run_id, "FAILED" if failed else "FINISHED")
 
 
-# The trial recorder: a process of its own writes each finished trial's
-# durable record and nested run, so the sweep's loop never waits for them.
-_recorder: tuple[ExperimentTracker, SweepStore] | None = None
+class TrialRecorder:
+    """Writes a sweep's finished trials, from one thread or process: first each one's durable record, then its nested run.
+
+    Args:
+        tracking_uri: The MLflow tracking URI.
+        experiment_name: The MLflow experiment.
+        parent_run_id: The experiment's parent run.
+        storage_url: The sweep's Optuna storage.
+        study_name: The sweep's study.
+    """
+
+    def __init__(self, tracking_uri: str, experiment_name: str, parent_run_id: str, storage_url: str, study_name: str):
+        self.tracker = ExperimentTracker(tracking_uri, experiment_name, parent_run_id)
+        self.store = SweepStore(storage_url, study_name, resumed=True)
+
+    def record(self, result: TrialResult, metric_name: str, pipeline: str, durable: optuna.trial.FrozenTrial) -> None:
+        """Writes one trial; once its durable record is in, a rerun never runs it again."""
+        self.store.add(durable)
+        self.tracker.log_trial(result, metric_name, pipeline)
+
+
+# In a recorder process of its own (see tasks.trials), the one recorder its initializer opened.
+_process_recorder: TrialRecorder | None = None
 
 
 def open_recorder(tracking_uri: str, experiment_name: str, parent_run_id: str, storage_url: str, study_name: str) -> None:
-    """Opens the tracking store and the sweep's study, once per recorder process."""
-    global _recorder
-    _recorder = (ExperimentTracker(tracking_uri, experiment_name, parent_run_id), SweepStore(storage_url, study_name, resumed=True))
+    """Opens this process's recorder, once per recorder process."""
+    global _process_recorder
+    _process_recorder = TrialRecorder(tracking_uri, experiment_name, parent_run_id, storage_url, study_name)
 
 
 def record_trial(result: TrialResult, metric_name: str, pipeline: str, durable: optuna.trial.FrozenTrial) -> None:
-    """Writes a finished trial: first its durable record (a rerun then never runs it again), then its nested run."""
-    tracker, store = _recorder
-    store.add(durable)
-    tracker.log_trial(result, metric_name, pipeline)
+    """Writes a finished trial with this process's recorder."""
+    _process_recorder.record(result, metric_name, pipeline, durable)

@@ -145,6 +145,19 @@ async def _end_workers(cluster) -> None:
         nanny_log.setLevel(level)
 
 
+def threads_on_this_machine(client) -> int:
+    """Threads of the cluster's workers that run on this machine, whose trials share its cores with this process."""
+    import socket
+
+    import psutil
+    from distributed.comm import get_address_host
+
+    here = {"localhost", socket.gethostname()} | {address.address for addresses in psutil.net_if_addrs().values() for address in addresses}
+    return sum(
+        n for worker, n in client.nthreads().items() if (host := get_address_host(worker)) in here or host.startswith("127.")
+    )
+
+
 def visible_gpus() -> list[str]:
     """The GPUs this machine gives jido: ``CUDA_VISIBLE_DEVICES`` when set, else those ``nvidia-smi`` lists."""
     if "CUDA_VISIBLE_DEVICES" in os.environ:

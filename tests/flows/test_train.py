@@ -137,6 +137,29 @@ def test_default_local_cluster(prefect_api, tracking_uri, cancer_csv):
     assert [row["status"] for row in result.leaderboard] == ["completed", "completed"]
 
 
+@pytest.mark.parametrize("own_process", [True, False], ids=["recorder-process", "recorder-thread"])
+def test_every_trial_is_recorded_by_a_recorder_process_or_thread(services, cancer_csv, tracking_uri, monkeypatch, own_process):
+    """Each finished trial gets its durable record and its nested run, whichever kind of recorder the machine gets."""
+    import os
+
+    import optuna
+
+    import tasks.trials
+    from components.search.store import SweepStore, trial_to_result
+    from tasks.settings import sweep_storage
+
+    asked = []
+    monkeypatch.setattr(tasks.trials, "records_in_a_process", lambda cores, trials_here: asked.append((cores, trials_here)) or own_process)
+    name = f"recorded-by-a-{'process' if own_process else 'thread'}"
+    train(cancer_spec(cancer_csv, services, name=name, allowed_models=["LogisticRegression", "KNN"], limits={"iterations": 5}))
+    assert asked == [(os.cpu_count(), 2)]  # both of the session cluster's workers run trials on this machine
+    _, children = _runs(tracking_uri, name)
+    assert sorted(int(c.data.tags["jido.iteration"]) for c in children) == list(range(5))
+    url = sweep_storage(name, None)
+    (study,) = optuna.get_all_study_names(url)
+    assert sorted(trial_to_result(t).iteration for t in SweepStore(url, study, resumed=True).finished()) == list(range(5))
+
+
 def test_a_yaml_path_is_accepted_and_bad_data_fails_before_any_run(services, tmp_path, tracking_uri, cancer_frame):
     cancer_frame.assign(empty=None).to_csv(tmp_path / "data.csv", index=False)
     (tmp_path / "spec.yaml").write_text("name: badcols\ntask: classification\ntraining_data: data.csv\ntarget_column: diagnosis\n")

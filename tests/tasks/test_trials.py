@@ -14,7 +14,10 @@ import pytest
 from distributed import Client, Scheduler, SpecCluster, get_worker
 
 from components.spec import build_spec
-from tasks.trials import WorkerTable, _placement, cluster_gpus, dask_client, lines_up, local_workers, spawn_environment, visible_gpus
+from tasks.trials import (
+    WorkerTable, _placement, cluster_gpus, dask_client, lines_up, local_workers, records_in_a_process, spawn_environment,
+    threads_on_this_machine, visible_gpus,
+)
 
 
 def _where() -> tuple[str, str | None]:
@@ -246,3 +249,18 @@ def test_a_local_cluster_keeps_a_restarted_worker_when_the_lost_worker_timer_fir
         time.sleep(1)  # well past the timer
         assert client.submit(_where, pure=False).result(timeout=30)[0] == 0  # the restarted worker, under its name
         assert list(client.nthreads()) != [first] and len(client.nthreads()) == 1
+
+
+def test_the_recorder_gets_a_process_only_where_a_core_is_left_for_it():
+    assert records_in_a_process(cores=16, trials_here=2) and records_in_a_process(cores=16, trials_here=0)  # a remote cluster's
+    assert records_in_a_process(cores=4, trials_here=2)
+    assert not records_in_a_process(cores=3, trials_here=2)  # the sweep's loop needs the third core
+    assert not records_in_a_process(cores=2, trials_here=2) and not records_in_a_process(cores=2, trials_here=1)
+
+
+def test_threads_on_this_machine_count_its_workers_on_any_of_its_addresses(two_workers):
+    from distributed import LocalCluster
+
+    assert threads_on_this_machine(two_workers) == 2  # on the loopback address
+    with LocalCluster(n_workers=1, threads_per_worker=3, host="0.0.0.0", dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        assert threads_on_this_machine(client) == 3  # on the machine's own address
