@@ -17,7 +17,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 from prefect import task
@@ -72,11 +72,16 @@ class WorkerTable:
     """The cluster's workers (threads, GPUs, name), asked of the scheduler again only when the set of workers changes.
 
     Placing a trial then costs one scheduler call (what each worker is running).
+
+    Args:
+        parts: the futures every trial takes (the data and the fold plan).
     """
 
-    def __init__(self, client):
+    def __init__(self, client, parts: Sequence = ()):
         self.client = client
         self.workers: dict[str, tuple[int, float, str]] = {}
+        self.parts = list(parts)
+        self._holding: set[str] = set()
 
     def processing(self) -> dict[str, tuple]:
         """Keys each worker is running, refreshing the table when workers came or went."""
@@ -84,7 +89,25 @@ class WorkerTable:
         if set(processing) != set(self.workers):
             info = self.client.scheduler_info(n_workers=-1)["workers"]
             self.workers = {w: (i["nthreads"], i.get("resources", {}).get("GPU", 0), i["name"]) for w, i in info.items()}
+            self._holding = set()  # a worker that came back at the same address holds nothing
         return {w: keys for w, keys in processing.items() if w in self.workers}
+
+    def holding(self, candidates: list[str]) -> list[str]:
+        """Those of ``candidates`` that hold every part a trial takes, in their order.
+
+        A trial lined up on a worker that must first fetch the parts (one that
+        joined or was replaced after they were shipped) may run before the
+        trial it was lined up behind: when the parts arrive, Dask starts
+        whichever of the two waiting tasks it comes to first, whatever their
+        priorities. The sweep would then blame a failure on the wrong trial
+        (CI saw a trial that never ran recorded as failed, and the crashing
+        one sent again). Here 2 to 16 pairs in 200 sent to a worker that had
+        to fetch their data ran in reverse, none in 600 to one that held it.
+        """
+        if self.parts and any(w not in self._holding for w in candidates):
+            who_has = self.client.who_has(self.parts)
+            self._holding = set.intersection(*(set(who_has.get(part.key, ())) for part in self.parts))
+        return [w for w in candidates if not self.parts or w in self._holding]
 
 
 def _placement(
@@ -122,7 +145,7 @@ def _placement(
         open_ = [w for w in processing if len(trials[w]) < workers[w][0]]
         queued = False
     elif line_up and not gpus:  # a busy thread's next trial, never one on an idle thread past the slots
-        open_ = [w for w in processing if workers[w][0] <= len(trials[w]) < 2 * workers[w][0]]
+        open_ = table.holding([w for w in processing if workers[w][0] <= len(trials[w]) < 2 * workers[w][0]])
         queued = True
     else:
         return None
@@ -504,7 +527,7 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str) -
         # Ensemble selection averages them; a classifier's also break ties for the best (see select_ensemble).
         keep_predictions = spec.enable_voting_ensemble or spec.task == "classification"
         candidates = EnsembleCandidates(metric)
-        table = WorkerTable(client)
+        table = WorkerTable(client, (X, y, plan))
         # Sampled trials waiting for a slot of their kind: a GPU trial while every GPU is busy,
         # or a trial that was lined up on a worker that its running trial took down.
         unsent: deque = deque()

@@ -10,6 +10,7 @@ import logging
 import os
 import time
 
+import numpy as np
 import pytest
 from distributed import Client, Scheduler, SpecCluster, get_worker
 
@@ -110,6 +111,22 @@ def test_a_cpu_trial_waits_behind_a_running_one_only_once_every_slot_runs_one(tw
     assert _placement(table, 0, {}, {"trial-a": first}, slots=1, line_up=False) is None
     # GPU trials never wait behind another.
     assert _placement(table, 1, {"trial-a": 0, "trial-b": 0}, both_run, slots=2, line_up=True) is None
+
+
+def test_a_trial_waits_only_on_a_worker_that_holds_the_data_the_trials_take(two_workers):
+    from components.trial import shipped
+
+    first, second = sorted(WorkerTable(two_workers).processing())
+    part = two_workers.submit(shipped, np.arange(1000), workers=[first], pure=False)
+    part.result()  # on the first worker only
+    table = WorkerTable(two_workers, [part])
+    assert table.processing() and table.holding([first, second]) == [first]
+    both_run = {"trial-a": first, "trial-b": second}
+    # A trial lined up on the worker that would still fetch the data could start before the one it waits behind.
+    assert _placement(table, 0, {}, both_run, slots=2, line_up=True)[1:] == (first, True)
+    assert _placement(table, 0, {}, {**both_run, "trial-c": first}, slots=2, line_up=True) is None
+    two_workers.replicate([part], workers=[second])
+    assert _placement(table, 0, {}, {**both_run, "trial-c": first}, slots=2, line_up=True)[1:] == (second, True)
 
 
 def test_trials_line_up_once_the_last_few_took_under_a_second():
