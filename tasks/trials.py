@@ -118,12 +118,13 @@ def _placement(
     While fewer than ``slots`` trials run, a new trial goes to one worker with
     an idle thread. Once every slot runs one, a CPU trial may be lined up
     (``line_up``) behind a running trial, one per busy thread: the worker
-    starts it the moment its thread frees, instead of idling through the
-    round trip of a result to this process and a new trial back (~20 ms on
-    the 2-core machine, a fifth of a 50 ms trial's turn). CPU trials stay off
-    workers that advertise GPUs, unless the cluster has no other kind; GPU
-    trials hold ``resources={"GPU": gpus}`` on a worker with that many GPUs
-    unheld, and are never lined up.
+    starts it the moment its thread frees, instead of idling through the round
+    trip of a result to this process and a new trial back (~20 ms on the
+    2-core machine, a fifth of a 50 ms trial's turn), and only on a worker
+    that holds the trials' data already (see WorkerTable.holding). CPU trials
+    stay off workers that advertise GPUs, unless the cluster has no other
+    kind; GPU trials hold ``resources={"GPU": gpus}`` on a worker with that
+    many GPUs unheld, and are never lined up.
 
     Args:
         running_gpus: GPUs held by each running trial, by Dask key.
