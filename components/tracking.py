@@ -20,6 +20,7 @@ from mlflow.tracking import MlflowClient
 
 from components.results import TrialResult
 from components.search.store import SweepStore
+from components.sqlite import write_ahead
 
 if TYPE_CHECKING:  # the recorder process imports this module: it stays clear of scikit-learn (see components/results.py)
     from components.leaderboard import Leaderboard
@@ -39,6 +40,7 @@ class ExperimentTracker:
 
     def __init__(self, tracking_uri: str, experiment_name: str, parent_run_id: str | None = None):
         self.tracking_uri = tracking_uri
+        write_ahead(tracking_uri)  # a nested run per finished trial: see components/sqlite.py
         self.client = MlflowClient(tracking_uri)
         experiment = self.client.get_experiment_by_name(experiment_name)
         self.experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(experiment_name)

@@ -17,6 +17,7 @@ from pathlib import Path
 import optuna
 
 from components.results import TrialResult
+from components.sqlite import write_ahead
 
 _RESULT_ATTR = "jido.result"
 _CLOSED_ATTR = "jido.closed"
@@ -73,6 +74,7 @@ class SweepStore:
     @classmethod
     def open(cls, url: str, experiment_name: str, fingerprint: str, greater_is_better: bool) -> "SweepStore":
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        write_ahead(url)  # a commit per finished trial: see components/sqlite.py
         storage = optuna.storages.get_storage(url)  # one engine and schema check for all four calls, not one each (~0.09 s each)
         prefix = f"{experiment_name}-{fingerprint}-"
         numbers = [int(name[len(prefix):]) for name in optuna.get_all_study_names(storage) if re.fullmatch(re.escape(prefix) + r"\d+", name)]
