@@ -21,6 +21,7 @@ def time_jido_sweep(address: str, data, target: str, models: list[str], n_trials
     """Seconds jido's run-trials task takes for a random sweep on the Dask scheduler at ``address``, and the trials' results."""
     from prefect import flow
 
+    from components.experiment.budget import ExperimentBudget
     from components.spec import build_spec
     from tasks.tracking import start_experiment_run
     from tasks.trials import run_trials
@@ -44,7 +45,7 @@ def time_jido_sweep(address: str, data, target: str, models: list[str], n_trials
     def measure() -> tuple[float, list]:
         parent = start_experiment_run(spec, data)
         started = time.perf_counter()
-        outcome = run_trials(spec, data, parent)
+        outcome = run_trials(spec, data, parent, ExperimentBudget(None))
         return time.perf_counter() - started, outcome.board.results
 
     return measure()

@@ -41,14 +41,21 @@ class Case:
     frame: pd.DataFrame
     target: str
 
+    @property
+    def has_classes(self) -> bool:
+        from components.problems import get_problem
+
+        return get_problem(self.task).has_classes
+
 
 def _sklearn(name: str, loader: str, task: str) -> Case:
     import sklearn.datasets
 
     frame = getattr(sklearn.datasets, loader)(as_frame=True).frame
-    if task == "classification":
+    case = Case(name, task, frame, "target")
+    if case.has_classes:
         frame["target"] = "class_" + frame["target"].astype(str)
-    return Case(name, task, frame, "target")
+    return case
 
 
 def _rdataset(package: str, item: str, target: str, task: str, drop: tuple[str, ...] = ()) -> Case:
@@ -79,14 +86,15 @@ def cases(extra: bool) -> list[Case]:
 def split(case: Case, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     from sklearn.model_selection import train_test_split
 
-    stratify = case.frame[case.target] if case.task == "classification" else None
+    stratify = case.frame[case.target] if case.has_classes else None
     return train_test_split(case.frame, test_size=0.2, random_state=seed, stratify=stratify)
 
 
-def test_score(task: str, y_true: pd.Series, proba_or_values: np.ndarray, classes) -> float:
+def test_score(y_true: pd.Series, proba_or_values: np.ndarray, classes) -> float:
+    """ROC AUC (weighted one-vs-rest for more than two classes) of probabilities, or R² of values (``classes`` None)."""
     from sklearn.metrics import r2_score, roc_auc_score
 
-    if task == "regression":
+    if classes is None:
         return float(r2_score(y_true, proba_or_values))
     if len(classes) == 2:
         return float(roc_auc_score(y_true == classes[1], proba_or_values[:, 1]))
@@ -94,7 +102,7 @@ def test_score(task: str, y_true: pd.Series, proba_or_values: np.ndarray, classe
 
 
 def run_jido(case: Case, train: pd.DataFrame, test: pd.DataFrame, folder: str, budget_s: float) -> tuple[float, float]:
-    from components.register import load_pipeline, resolve_model
+    from components.registry.models import load_pipeline, resolve_model
     from components.spec import build_spec
     from flows.train import train as train_flow
 
@@ -106,7 +114,7 @@ def run_jido(case: Case, train: pd.DataFrame, test: pd.DataFrame, folder: str, b
             "task": case.task,
             "training_data": f"{folder}/{name}.csv",
             "target_column": case.target,
-            "primary_metric": "AUC_weighted" if case.task == "classification" else "r2_score",
+            "primary_metric": "AUC_weighted" if case.has_classes else "r2_score",
             "limits": {"iterations": 1000, "max_concurrent_iterations": 2, "experiment_timeout_hours": budget_s / 3600},
             "compute": {"n_workers": 2},
         }
@@ -118,9 +126,9 @@ def run_jido(case: Case, train: pd.DataFrame, test: pd.DataFrame, folder: str, b
 
     pipeline = load_pipeline(resolve_model(result.champion_uri, os.environ["MLFLOW_TRACKING_URI"]), os.environ["MLFLOW_TRACKING_URI"])
     X_test = test.drop(columns=[case.target])
-    if case.task == "classification":
-        return test_score(case.task, test[case.target], pipeline.predict_proba(X_test), pipeline.classes_), wall
-    return test_score(case.task, test[case.target], pipeline.predict(X_test), None), wall
+    if case.has_classes:
+        return test_score(test[case.target], pipeline.predict_proba(X_test), pipeline.classes_), wall
+    return test_score(test[case.target], pipeline.predict(X_test), None), wall
 
 
 def run_flaml(case: Case, train: pd.DataFrame, test: pd.DataFrame, budget_s: float) -> tuple[float, float]:
@@ -129,14 +137,14 @@ def run_flaml(case: Case, train: pd.DataFrame, test: pd.DataFrame, budget_s: flo
     automl = AutoML()
     X_train, y_train = train.drop(columns=[case.target]), train[case.target]
     # FLAML's "roc_auc_weighted" fails every trial with scikit-learn 1.8 (it passes an invalid multi_class); this is the same metric.
-    metric = "r2" if case.task == "regression" else ("roc_auc" if y_train.nunique() == 2 else "roc_auc_ovr_weighted")
+    metric = "r2" if not case.has_classes else ("roc_auc" if y_train.nunique() == 2 else "roc_auc_ovr_weighted")
     started = time.perf_counter()
     automl.fit(X_train, y_train, task=case.task, time_budget=budget_s, metric=metric, n_jobs=2, seed=0, verbose=0)
     wall = time.perf_counter() - started
     X_test = test.drop(columns=[case.target])
-    if case.task == "classification":
-        return test_score(case.task, test[case.target], automl.predict_proba(X_test), automl.classes_), wall
-    return test_score(case.task, test[case.target], automl.predict(X_test), None), wall
+    if case.has_classes:
+        return test_score(test[case.target], automl.predict_proba(X_test), automl.classes_), wall
+    return test_score(test[case.target], automl.predict(X_test), None), wall
 
 
 def main() -> None:
@@ -162,7 +170,7 @@ def main() -> None:
         flaml_score, flaml_wall = run_flaml(case, train, test, args.budget_s)
         gap = (jido_score - flaml_score) / max(abs(flaml_score), 1e-12)
         winner = "jido" if jido_score > flaml_score else ("FLAML" if jido_score < flaml_score else "tie")
-        rows.append((case.name, "AUC" if case.task == "classification" else "R2", jido_score, flaml_score, winner, gap, jido_wall, flaml_wall))
+        rows.append((case.name, "AUC" if case.has_classes else "R2", jido_score, flaml_score, winner, gap, jido_wall, flaml_wall))
         print(f"{case.name}: jido {jido_score:.4f} ({jido_wall:.0f} s) FLAML {flaml_score:.4f} ({flaml_wall:.0f} s)", flush=True)
 
     print(f"\nsplit seed {args.split_seed}, {args.budget_s:.0f} s each, 2 cores")

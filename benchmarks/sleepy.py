@@ -35,13 +35,13 @@ class FixedTimeFamily(ModelFamily):
     name = "FixedTime"
     tasks = frozenset({"classification"})
 
-    def search_space(self, task):
+    def search_space(self, problem):
         return {"bias": FloatRange(0.0, 1.0)}
 
-    def defaults(self, task) -> dict[str, Any]:
+    def defaults(self, problem) -> dict[str, Any]:
         return {"bias": 0.5}
 
-    def build(self, task, params, seed):
+    def build(self, problem, params, seed):
         return FixedTimeClassifier(**params)
 
 

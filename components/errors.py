@@ -15,3 +15,10 @@ class InputProblems(JidoError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("input cannot be scored:\n  - " + "\n  - ".join(problems))
+
+
+def at_most(items: list[str], limit: int) -> list[str]:
+    """The first ``limit`` of ``items``, then one that says how many more there are: a message stays short however many there are."""
+    if len(items) <= limit:
+        return list(items)
+    return [*items[:limit], f"... and {len(items) - limit} more"]

@@ -13,7 +13,8 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from components.errors import JidoError
-from components.metrics import DEFAULT_METRIC, METRICS, metric_names
+from components.evaluate.metrics import METRICS
+from components.problems import Problem, TaskType, get_problem
 
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 
@@ -140,13 +141,13 @@ class ExperimentSpec(_Strict):
     """An AutoML experiment: data, task, metric and budget."""
 
     name: str = Field(pattern=_NAME_PATTERN, description="Names the MLflow experiment and the registered model.")
-    task: Literal["classification", "regression"]
+    task: TaskType
     training_data: str = Field(description="CSV or Parquet file with the features and the target.")
     target_column: str = Field(min_length=1)
     validation_size: float | None = Field(None, gt=0, lt=1, description="Share of rows held out for validation.")
     validation_data: str | None = Field(None, description="A separate CSV or Parquet file to validate on.")
     n_cross_validations: int | None = Field(None, ge=2, le=20, description="k-fold cross-validation instead of a holdout.")
-    primary_metric: str | None = Field(None, description="Metric that ranks trials; default: accuracy or spearman_correlation.")
+    primary_metric: str | None = Field(None, description="Metric that ranks trials; default: the task type's (accuracy for classification, spearman_correlation for regression).")
     allowed_models: list[str] | None = None
     blocked_models: list[str] | None = None
     ignore_columns: list[str] = Field(default_factory=list, description="Columns never used as features.")
@@ -173,13 +174,11 @@ class ExperimentSpec(_Strict):
         chosen = [k for k in ("validation_size", "validation_data", "n_cross_validations") if getattr(self, k) is not None]
         if len(chosen) > 1:
             raise ValueError(f"give at most one of validation_size, validation_data, n_cross_validations; got {', '.join(chosen)}")
-        if self.primary_metric is not None and self.primary_metric not in metric_names(self.task):
-            kind = METRICS[self.primary_metric].task if self.primary_metric in METRICS else None
-            why = f"it is a {kind} metric" if kind else "it is not a known metric"
-            raise ValueError(
-                f"primary_metric {self.primary_metric!r} does not fit task {self.task!r} ({why}); "
-                f"allowed: {', '.join(metric_names(self.task))}"
-            )
+        allowed = self.problem().metric_names()
+        if self.primary_metric is not None and self.primary_metric not in allowed:
+            kinds = " or ".join(sorted(METRICS[self.primary_metric].tasks)) if self.primary_metric in METRICS else None
+            why = f"it is a {kinds} metric" if kinds else "it is not a known metric"
+            raise ValueError(f"primary_metric {self.primary_metric!r} does not fit task {self.task!r} ({why}); allowed: {', '.join(allowed)}")
         if self.allowed_models is not None and self.blocked_models is not None:
             raise ValueError("give allowed_models or blocked_models, not both")
         self._check_model_names()
@@ -187,8 +186,7 @@ class ExperimentSpec(_Strict):
             raise ValueError("text_dnn settings take effect only with enable_dnn: true")
         if self.enable_dnn and self.featurization == "off":
             raise ValueError("enable_dnn needs featurization: auto (the deep text models read the text columns themselves)")
-        if self.enable_dnn and self.task != "classification":
-            raise ValueError(f"enable_dnn: the deep text models learn classification; task is {self.task!r}")
+        self._check_deep_text_models()
         if self.text_dnn.pretrained_path:
             from components.models.dnn import find_encoder
 
@@ -199,6 +197,13 @@ class ExperimentSpec(_Strict):
         if self.target_column in self.ignore_columns:
             raise ValueError(f"ignore_columns names the target column {self.target_column!r}")
         return self
+
+    def _check_deep_text_models(self) -> None:
+        from components.models import REGISTRY
+
+        if self.enable_dnn and not any(family.needs_text and self.task in family.tasks for family in REGISTRY.values()):
+            serving = sorted({task for family in REGISTRY.values() if family.needs_text for task in family.tasks})
+            raise ValueError(f"enable_dnn: the deep text models learn {' and '.join(serving)}; task is {self.task!r}")
 
     def _check_model_names(self) -> None:
         from components.models import family_names, get_family
@@ -229,9 +234,9 @@ class ExperimentSpec(_Strict):
         if self.sweep.search_space is None:
             if self.sweep.sampling == "grid":
                 raise ValueError("sweep.sampling: grid needs a sweep.search_space of choice/randint values (the portfolio's spaces are continuous)")
-            return portfolio_subspaces(names, self.task)
+            return portfolio_subspaces(names, self.problem())
         try:
-            return parse_search_space(self.sweep.search_space, names, self.task, self.sweep.sampling)
+            return parse_search_space(self.sweep.search_space, names, self.problem(), self.sweep.sampling)
         except ValueError as error:
             raise ValueError(f"sweep.{error}") from None
 
@@ -253,9 +258,13 @@ class ExperimentSpec(_Strict):
             return self.compute.gpus_per_trial
         return 1.0 if self.enable_dnn else 0.0
 
+    def problem(self) -> Problem:
+        """The task type's ``Problem``."""
+        return get_problem(self.task)
+
     def metric_name(self) -> str:
-        """The primary metric, with the task's default filled in."""
-        return self.primary_metric or DEFAULT_METRIC[self.task]
+        """The primary metric, with the task type's default filled in."""
+        return self.primary_metric or self.problem().default_metric
 
     def model_names(self) -> list[str]:
         """The model families this experiment may try, in registry order."""

@@ -61,7 +61,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from deployments.prefect_api import start_temporary_api_early
 
     wait_for_api = start_temporary_api_early()  # first: the server's start is the longest wait
-    from components.register import prefetch_pipeline
+    from tasks.prefetch import prefetch_pipeline
     from tasks.settings import tracking_uri
 
     prefetch_pipeline(args.model_uri, tracking_uri())  # while Prefect's API server starts
@@ -74,9 +74,10 @@ def _cmd_score(args: argparse.Namespace) -> int:
     if summary.n_rejected:
         reasons = "; ".join(f"{reason} ({count})" for reason, count in summary.rejected_reasons.items())
         print(f"rejected {summary.n_rejected} rows that break the data contract -> {summary.rejected_path} ({reasons})")
-    drifted = [f"{d.column} (PSI {d.psi:.2f}, {d.level})" for d in summary.drift if d.level in ("moderate", "major")]
-    if drifted:
-        print(f"drift against the training data: {', '.join(drifted)}")
+    from components.contract.drift import drifted
+
+    if shifted := drifted(summary.drift):
+        print(f"drift against the training data: {', '.join(f'{d.column} (PSI {d.psi:.2f}, {d.level})' for d in shifted)}")
     return 0
 
 
@@ -84,7 +85,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from components.register import list_models
+    from components.registry.models import list_models
     from tasks.settings import tracking_uri
 
     rows = list_models(tracking_uri())
@@ -102,7 +103,8 @@ def _cmd_contract(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from components.register import load_contract, resolve_model
+    from components.registry.artifacts import load_contract
+    from components.registry.models import resolve_model
     from tasks.settings import tracking_uri
 
     ref = resolve_model(args.model_uri, tracking_uri())
@@ -119,8 +121,9 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from components.explain import Explanation
-    from components.register import load_explanation, resolve_model
+    from components.evaluate.explain import Explanation
+    from components.registry.artifacts import load_explanation
+    from components.registry.models import resolve_model
     from tasks.settings import tracking_uri
 
     ref = resolve_model(args.model_uri, tracking_uri())

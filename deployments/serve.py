@@ -29,10 +29,11 @@ from fastapi.responses import Response
 from sklearn.pipeline import Pipeline
 from starlette.concurrency import run_in_threadpool
 
-from components.contract import DataContract
+from components.contract.contract import DataContract
 from components.errors import InputProblems
-from components.register import ModelRef
-from components.score import score_records
+from components.registry.models import ModelRef
+from components.scoring.bundle import ModelBundle
+from components.scoring.online import MAX_REQUEST_ROWS, score_records
 
 
 # Requests of up to this many rows are scored on the event loop: handing them to a worker thread cost ~10 ms
@@ -42,24 +43,33 @@ INLINE_ROWS = 100
 
 @dataclass(frozen=True)
 class ServedModel:
-    """What the service scores with: the version, its fitted pipeline and its contract."""
+    """What the service scores with: the version, and its pipeline, contract and task type."""
 
     ref: ModelRef
-    pipeline: Pipeline
-    contract: DataContract
+    bundle: ModelBundle
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self.bundle.pipeline
+
+    @property
+    def contract(self) -> DataContract:
+        return self.bundle.contract
 
 
 def load_served_model(model_uri: str, tracking_uri: str) -> ServedModel:
     """Resolves and loads a registered version and its contract (a version kept without one is served unchecked)."""
     from components.errors import JidoError
-    from components.register import load_contract, load_pipeline, resolve_model
+    from components.registry.artifacts import load_contract
+    from components.registry.models import load_pipeline, problem_of, resolve_model
 
     ref = resolve_model(model_uri, tracking_uri)
+    problem = problem_of(ref)
     try:
         contract = load_contract(ref, tracking_uri)
     except JidoError:
         contract = DataContract(())
-    return ServedModel(ref, load_pipeline(ref, tracking_uri), contract)
+    return ServedModel(ref, ModelBundle(load_pipeline(ref, tracking_uri), contract, problem))
 
 
 def _rows(payload: object) -> object:
@@ -73,8 +83,6 @@ def _rows(payload: object) -> object:
 
 def build_app(model: ServedModel):
     """The FastAPI application that serves ``model``."""
-    from components.score import MAX_REQUEST_ROWS
-
     app = FastAPI(title=f"jido: {model.ref.name} version {model.ref.version}", docs_url="/docs", redoc_url=None)
     served = {"model_name": model.ref.name, "model_version": model.ref.version, "model_uri": model.ref.uri}
 
@@ -90,9 +98,9 @@ def build_app(model: ServedModel):
         try:
             rows = _rows(payload)
             if isinstance(rows, list) and len(rows) > INLINE_ROWS:  # off the event loop, so /health answers while it scores
-                predictions = await run_in_threadpool(score_records, model.pipeline, model.contract, rows)
+                predictions = await run_in_threadpool(score_records, model.bundle, rows)
             else:
-                predictions = score_records(model.pipeline, model.contract, rows)
+                predictions = score_records(model.bundle, rows)
         except InputProblems as problems:  # records_frame refuses too many rows before any work: that is 413, the rest 422
             too_many = isinstance(rows, list) and len(rows) > MAX_REQUEST_ROWS
             return answer(413 if too_many else 422, {"problems": problems.problems})
@@ -118,10 +126,9 @@ def one_thread_per_request() -> None:
     A request holds a row or a few, too few to share out among threads, and
     an ensemble alternates between libraries that bring their own OpenMP
     runtime (scikit-learn's, and the one LightGBM and torch load): the threads
-    one leaves spinning hold the cores the other's threads wait for. Measured
-    on an ensemble of LightGBM and HistGradientBoosting, one row: 8.5 ms per
-    prediction with 2 threads, 1.5 ms with one. Scale a service out with
-    processes instead.
+    one leaves spinning hold the cores the other's threads wait for: one thread
+    was several times faster (benchmarks/serve_latency.py). Scale a service out
+    with processes instead.
     """
     from threadpoolctl import threadpool_limits
 

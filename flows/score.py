@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from components.score import ScoreSummary
+from components.scoring.batch import ScoreSummary
 from tasks.report import publish_score_summary
 from tasks.score import score_file
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from prefect import flow
 
 from components.spec import ExperimentSpec
-from tasks.data import load_training_data, read_spec
+from tasks.data import load_training_data, read_spec, start_budget
 from tasks.deploy import create_scoring_deployment
 from tasks.ensemble import select_ensemble
 from tasks.explain import explain_model
@@ -50,16 +50,17 @@ def train(spec: ExperimentSpec | str) -> TrainResult:
         spec: The experiment spec, or the path of its YAML file.
     """
     spec = read_spec(spec)
+    budget = start_budget(spec)
     data = load_training_data(spec)
     parent_run_id = start_experiment_run(spec, data)
-    trials = run_trials(spec, data, parent_run_id)
+    trials = run_trials(spec, data, parent_run_id, budget)
     # Bound to the champion alias, not to this run's version: created (2-7 s of API calls on the
     # 2-core machine) while the champion is chosen, refitted and explained, inside the time budget.
     deployment = create_scoring_deployment.submit(spec)
-    sweep = select_ensemble(spec, data, trials)
+    sweep = select_ensemble(spec, data, trials, budget)
     board = sweep.board
-    outcome = register_champion(spec, data, sweep, parent_run_id)
-    explain_model(spec, data, outcome)
+    outcome = register_champion(spec, data, sweep, parent_run_id, budget)
+    explain_model(spec, data, outcome, budget)
     publish_leaderboard(spec, board, outcome)
     finish_experiment_run(spec, parent_run_id, board, outcome.registered_uri)
     return TrainResult(

@@ -7,7 +7,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.flows import load_flow_from_entrypoint
 
-from components.register import CHAMPION_ALIAS
+from components.registry.models import champion_uri
 from components.spec import ExperimentSpec
 from tasks.settings import task_logger
 
@@ -23,7 +23,7 @@ def scoring_deployment_name(spec: ExperimentSpec) -> str:
 def scoring_deployment(spec: ExperimentSpec) -> RunnerDeployment:
     """The scoring flow bound to ``models:/NAME@champion``, on ``scoring.schedule`` when one is set."""
     flow = load_flow_from_entrypoint(SCORE_FLOW_ENTRYPOINT, use_placeholder_flow=False)
-    parameters = {"model_uri": f"models:/{spec.name}@{CHAMPION_ALIAS}", "max_rejected_fraction": spec.scoring.max_rejected_fraction}
+    parameters = {"model_uri": champion_uri(spec.name), "max_rejected_fraction": spec.scoring.max_rejected_fraction}
     if spec.scoring.input:
         parameters |= {"input": spec.scoring.input, "output": spec.scoring.output}
     if spec.scoring.workers:
@@ -46,5 +46,5 @@ def create_scoring_deployment(spec: ExperimentSpec) -> str:
     deployment = scoring_deployment(spec)
     deployment.apply()
     full_name = f"{deployment.flow_name}/{deployment.name}"
-    task_logger().info("scoring deployment %s bound to models:/%s@%s", full_name, spec.name, CHAMPION_ALIAS)
+    task_logger().info("scoring deployment %s bound to %s", full_name, champion_uri(spec.name))
     return full_name

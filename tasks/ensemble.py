@@ -6,17 +6,18 @@ import math
 import time
 from dataclasses import replace
 
-import numpy as np
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from components.ensemble import ENSEMBLE_NAME, MIN_TIED, best_calibrated, ensemble_pipeline, fold_segments, greedy_selection, tiebreak, tied_vote, tied_with
-from components.metrics import TIE, get_metric
+from components.evaluate.metrics import TIE, get_metric
+from components.experiment.budget import ExperimentBudget, refit_estimate
+from components.experiment.results import TrialResult
+from components.experiment.selection import MIN_TIED, best_calibrated, fold_segments, greedy_selection, tied_vote, tied_with
+from components.experiment.trial import build_pipeline
+from components.experiment.voting import ENSEMBLE_NAME, ensemble_pipeline
 from components.spec import ExperimentSpec
-from components.trial import TrialResult, build_pipeline, class_labels
-from tasks.data import ExperimentData
 from tasks.settings import task_logger
-from tasks.trials import SweepOutcome, refit_allowance, refit_estimate
+from tasks.types import ExperimentData, SweepOutcome
 
 
 # Selections run again, each without the costliest member of the last, before giving up on an ensemble.
@@ -24,7 +25,7 @@ _MAX_RESELECTIONS = 3
 
 
 @task(name="select-ensemble", cache_policy=NO_CACHE)
-def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome) -> SweepOutcome:
+def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, budget: ExperimentBudget) -> SweepOutcome:
     """Breaks a tie for the best trial, then chooses a weighted vote of trials on their validation predictions (Caruana's greedy selection).
 
     Of the trials that tie the best on the primary metric, the one with the
@@ -39,25 +40,28 @@ def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutc
     primary metric, the validation rows cannot tell them apart, and an equal
     vote of them (``components.ensemble.tied_vote``) is registered unless a
     greedy selection strictly beats it.
+
+    Under ``experiment_timeout_hours`` only trials whose refit fits in what is
+    left of ``budget`` take part. A task type without ensembles gets the tie-break only.
     """
     logger = task_logger()
     board = sweep.board
+    problem = spec.problem()
     metric = get_metric(board.metric_name)
     started = time.perf_counter()
-    valid_rows = np.concatenate([rows for _, rows in data.plan])
-    y_valid, classes = data.y.iloc[valid_rows].to_numpy(), class_labels(data.y, spec.task)
+    y_valid, classes = data.y.iloc[data.plan.validation_rows()].to_numpy(), problem.classes(data.y)
     if board.best() is not None and sweep.trained_best is None:
         # On easy data many trials reach an AUC of 1.0; the first to get there is not the best of them.
         # (Not when the best is a deep model kept as trained: switching would cost its whole training again.)
         best = board.best()
-        calibrated, its_value, best_value = best_calibrated(best, board.results, sweep.predictions, y_valid, metric, classes)
+        calibrated, its_value, best_value = best_calibrated(best, board.results, sweep.predictions, y_valid, problem, metric, classes)
         if calibrated is not best:
             board.prefer(calibrated)
             logger.info(
                 "trial %d (%s) ties trial %d on %s and is better calibrated (log loss %.4f against %.4f): it is the best single pipeline",
                 calibrated.iteration, calibrated.model_name, best.iteration, metric.name, -its_value, -best_value,
             )
-    if not spec.enable_voting_ensemble:
+    if not (spec.enable_voting_ensemble and problem.ensembles):
         return sweep
     if len(sweep.predictions) < 2:
         logger.info("no voting ensemble: fewer than two completed trials with predictions to average")
@@ -65,8 +69,8 @@ def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutc
     by_iteration = {r.iteration: r for r in board.results}
     best = board.best()
     n_tied = len(tied_with(best, board.results, sweep.predictions))
-    vote = _affordable_vote(spec, data, sweep, y_valid, classes) if n_tied >= MIN_TIED else None
-    choice = _affordable_selection(spec, data, sweep, by_iteration, y_valid, classes)
+    vote = _affordable_vote(spec, data, sweep, budget, y_valid, classes) if n_tied >= MIN_TIED else None
+    choice = _affordable_selection(spec, data, sweep, budget, by_iteration, y_valid, classes)
     greedy_wins = vote is not None and choice is not None and metric.is_better(choice.metric, vote.metric) and abs(choice.metric - vote.metric) > TIE
     if vote is not None and not greedy_wins:
         choice = vote
@@ -79,7 +83,7 @@ def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutc
     else:
         # Tied on the primary metric (an AUC of 1.0 on easy data), the better calibrated wins.
         tied = abs(choice.metric - best.metric) <= TIE
-        best_tiebreak = tiebreak(metric, y_valid, sweep.predictions[best.iteration], classes) if best.iteration in sweep.predictions else math.inf
+        best_tiebreak = problem.tiebreak(metric, y_valid, sweep.predictions[best.iteration], classes) if best.iteration in sweep.predictions else math.inf
         wins = metric.is_better(choice.metric, best.metric) or (tied and choice.tiebreak > best_tiebreak + TIE)
         weights = ", ".join(f"#{i} {w:.2f}" for i, w in choice.weights.items())
         if len(choice.weights) < 2 or not wins:
@@ -87,7 +91,7 @@ def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutc
             return sweep
         how = f"ties trial {best.iteration} and is better calibrated (log loss {-choice.tiebreak:.4f} against {-best_tiebreak:.4f})" if tied else f"beats trial {best.iteration} ({best.metric:.4f})"
     weights = ", ".join(f"#{i} {w:.2f}" for i, w in choice.weights.items())
-    members = [build_pipeline(by_iteration[i].model_name, spec.task, by_iteration[i].params, spec.seed) for i in choice.weights]
+    members = [build_pipeline(by_iteration[i].model_name, problem, by_iteration[i].params, spec.seed) for i in choice.weights]
     columns = [p.name for p in data.profiles if p.kind != "dropped"]
     pipeline = ensemble_pipeline(members, list(choice.weights.values()), spec.task, columns)
     params = {"weights": {str(i): w for i, w in choice.weights.items()}, "members": {str(i): by_iteration[i].model_name for i in choice.weights}}
@@ -99,7 +103,7 @@ def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutc
     return replace(sweep, ensemble=pipeline)
 
 
-def _affordable_vote(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, y_valid, classes):
+def _affordable_vote(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, budget: ExperimentBudget, y_valid, classes):
     """The equal vote of the trials tied for the best (``tied_vote``) whose refits fit together in what is left of experiment_timeout_hours.
 
     Under a budget the tied trials join the cheapest refit first, as long as
@@ -108,7 +112,7 @@ def _affordable_vote(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOut
     board = sweep.board
     best, metric = board.best(), get_metric(board.metric_name)
     kept = dict(sweep.predictions)
-    allowance = refit_allowance(spec.limits)
+    allowance = budget.refit_allowance()
     if allowance is not None:
         n_folds = len(data.plan.folds)
         costs = {r.iteration: refit_estimate(r, n_folds) for r in tied_with(best, board.results, kept)}
@@ -122,11 +126,13 @@ def _affordable_vote(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOut
         if len(chosen) < len(tied):
             task_logger().info("%d of the %d tied trials can be refitted in the %.0f s left for refitting", len(chosen), len(tied), max(0.0, allowance))
         kept = {i: kept[i] for i in chosen}
-    segments = fold_segments([len(rows) for _, rows in data.plan])
-    return tied_vote(best, board.results, kept, y_valid, segments, metric, classes)
+    segments = fold_segments(data.plan.fold_sizes())
+    return tied_vote(best, board.results, kept, y_valid, segments, spec.problem(), metric, classes)
 
 
-def _affordable_selection(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, by_iteration: dict[int, TrialResult], y_valid, classes):
+def _affordable_selection(
+    spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, budget: ExperimentBudget, by_iteration: dict[int, TrialResult], y_valid, classes
+):
     """Greedy selection among the trials whose refit fits in what is left of experiment_timeout_hours.
 
     The members are refitted on all rows and registered after this, inside
@@ -138,9 +144,9 @@ def _affordable_selection(spec: ExperimentSpec, data: ExperimentData, sweep: Swe
     """
     logger = task_logger()
     metric = get_metric(sweep.board.metric_name)
-    segments = fold_segments([len(rows) for _, rows in data.plan])
+    segments = fold_segments(data.plan.fold_sizes())
     n_folds = len(data.plan.folds)
-    allowance = refit_allowance(spec.limits)
+    allowance = budget.refit_allowance()
     candidates = dict(sweep.predictions)
     left_out: list[int] = []
     if allowance is not None:
@@ -152,7 +158,7 @@ def _affordable_selection(spec: ExperimentSpec, data: ExperimentData, sweep: Swe
     for _ in range(_MAX_RESELECTIONS + 1):
         if len(candidates) < 2:
             break
-        choice = greedy_selection(candidates, y_valid, segments, metric, classes, spec.ensemble_iterations)
+        choice = greedy_selection(candidates, y_valid, segments, spec.problem(), metric, classes, spec.ensemble_iterations)
         costs = {i: refit_estimate(by_iteration[i], n_folds) for i in choice.weights}
         if allowance is None or sum(costs.values()) <= allowance or len(costs) < 2:
             if left_out:

@@ -6,48 +6,34 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from components.explain import EXPLAIN_REPEATS, EXPLAIN_ROWS, explain_pipeline, importance_chart
-from components.metrics import get_metric
-from components.register import log_explanation
-from components.score import required_columns
+from components.evaluate.explain import EXPLAIN_REPEATS, EXPLAIN_ROWS, explain_pipeline, importance_chart
+from components.evaluate.metrics import get_metric
+from components.experiment.budget import ExperimentBudget
+from components.registry.artifacts import log_explanation
+from components.scoring.bundle import required_columns
 from components.spec import ExperimentSpec
-from tasks.data import ExperimentData
-from tasks.register import RegisterOutcome
-from tasks.settings import artifact_key, experiment_started, task_logger, tracking_uri
-
-
-# With no experiment_timeout_hours, an explanation still takes no more than this.
-_EXPLAIN_CAP_S = 60.0
-# Kept back for what follows the explanation (the scoring deployment, artifacts, the run's end).
-_AFTER_EXPLAINING_S = 2.0
-
-
-def _time_for_explaining(spec: ExperimentSpec) -> float:
-    """Seconds the explanation may take: what is left of experiment_timeout_hours (at least 1 s), else the cap."""
-    import time
-
-    hours = spec.limits.experiment_timeout_hours
-    if not hours:
-        return _EXPLAIN_CAP_S
-    left = experiment_started() + hours * 3600 - time.time() - _AFTER_EXPLAINING_S
-    return float(min(_EXPLAIN_CAP_S, max(1.0, left)))
+from tasks.settings import artifact_key, task_logger, tracking_uri
+from tasks.types import ExperimentData, RegisterOutcome
 
 
 @task(name="explain-model", cache_policy=NO_CACHE)
-def explain_model(spec: ExperimentSpec, data: ExperimentData, outcome: RegisterOutcome) -> None:
-    """Permutation importance of the version this run registered, overall and per class.
+def explain_model(spec: ExperimentSpec, data: ExperimentData, outcome: RegisterOutcome, budget: ExperimentBudget) -> None:
+    """Permutation importance of the version this run registered, overall and per class, in the time the budget leaves.
 
     Measured on a sample of the training rows (the refitted model has seen
     them: the importance of what it learned, not of what generalises).
     Logged with the version (JSON and a PNG chart; ``jido explain`` prints it)
-    and published as a markdown artifact.
+    and published as a markdown artifact. A task type without explanations skips this.
     """
     logger = task_logger()
+    problem = spec.problem()
+    if not problem.explanations:
+        return
     ref = outcome.registered
     metric = get_metric(outcome.metric_name)
     explanation = explain_pipeline(
-        outcome.pipeline, data.X, data.y, metric, required_columns(outcome.pipeline), "training rows", seed=spec.seed,
-        time_budget_s=_time_for_explaining(spec),
+        outcome.pipeline, data.X, data.y, problem, metric, required_columns(outcome.pipeline), "training rows", seed=spec.seed,
+        time_budget_s=budget.explanation_time(),
     )
     if explanation.n_repeats < EXPLAIN_REPEATS or explanation.n_rows < min(EXPLAIN_ROWS, len(data.X)):
         logger.info("explanation cut to %d rows x %d shuffles to fit the time left", explanation.n_rows, explanation.n_repeats)

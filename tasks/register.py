@@ -5,68 +5,48 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import threading
 import time
+from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Iterator
 
 import numpy as np
 from joblib import parallel_config
 from prefect import task
-from threadpoolctl import threadpool_limits
 from prefect.cache_policies import NO_CACHE
+from threadpoolctl import threadpool_limits
 
-from components.ensemble import ENSEMBLE_NAME
-from components.metrics import get_metric
+from components.evaluate.metrics import get_metric
+from components.experiment.budget import ExperimentBudget
+from components.experiment.trial import build_pipeline, evaluate_pipeline
+from components.experiment.voting import ENSEMBLE_NAME
 from components.models import get_family
-from components.contract import learn_contract
-from components.register import CHAMPION_ALIAS, ModelRef, champion, load_pipeline, log_and_register, log_contract, set_champion
-from components.skops_import import import_skops
+from components.registry.artifacts import log_contract
+from components.registry.models import CHAMPION_ALIAS, TASK_TAG, champion, champion_uri, load_pipeline, log_and_register, set_champion
+from components.registry.skops import import_skops
 from components.spec import ExperimentSpec
-from components.trial import build_pipeline, evaluate_pipeline
-from tasks.data import ExperimentData
-from tasks.settings import tracking_uri, task_logger
-
-if TYPE_CHECKING:  # tasks.trials imports tasks.report, which imports this module
-    from tasks.trials import SweepOutcome
-
-
-@dataclass(frozen=True)
-class RegisterOutcome:
-    """What registration did."""
-
-    registered_uri: str
-    champion_uri: str
-    champion_version: str
-    promoted: bool
-    metric_name: str
-    candidate_metric: float
-    champion_metric: float
-    registered: ModelRef | None = None
-    pipeline: Any = field(default=None, repr=False, compare=False)
-
+from components.threads import in_background
+from tasks.settings import task_logger, tracking_uri
+from tasks.types import ExperimentData, RegisterOutcome, SweepOutcome
 
 # What registering a model imports first, besides skops, and its cost in a flow's process on the 2-core machine:
 # great-expectations 2.8 s. skops.io took 4.5 s when it imported torch (see components.skops_import).
 _REGISTRATION_MODULES = ("great_expectations", "great_expectations.expectations")
 
 
-def preload_registration_modules() -> threading.Thread:
+def preload_registration_modules() -> Future:
     """Imports what registration needs on a daemon thread, so a sweep under a time budget spends those seconds, not the time after it.
 
-    On breast cancer with a 60 s budget the imports were 7 of the 22 s from
-    the sweep's end to the run's. Python's import lock makes registration wait
-    for an import still in progress rather than start it again.
+    They took a third of the time from the sweep's end to the run's under a 60 s
+    budget (benchmarks/experiment_timeout.py). Python's import lock makes
+    registration wait for an import still in progress rather than start it again.
     """
     def preload() -> None:
         import_skops()
         for name in _REGISTRATION_MODULES:
             importlib.import_module(name)
 
-    thread = threading.Thread(target=preload, name="jido-preload", daemon=True)
-    thread.start()
-    return thread
+    return in_background(preload, name="jido-preload")
 
 
 @contextmanager
@@ -90,7 +70,7 @@ def _torch_on_every_core() -> None:
 
 
 @task(name="register-champion", cache_policy=NO_CACHE)
-def register_champion(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, parent_run_id: str) -> RegisterOutcome:
+def register_champion(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, parent_run_id: str, budget: ExperimentBudget) -> RegisterOutcome:
     """Refits the best trial's pipeline on all rows and registers it under the experiment's name.
 
     A deep model validated on a holdout is registered as its trial trained it
@@ -98,11 +78,13 @@ def register_champion(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOu
 
     The champion alias moves only if the new pipeline beats the current
     champion on the same validation rows: the champion's configuration is
-    refitted and scored on exactly the folds the trials used.
+    refitted and scored on exactly the folds the trials used. A version is
+    registered with the data contract the task type learns from the training features.
     """
     logger = task_logger()
     uri = tracking_uri()
     board = sweep.board
+    problem = spec.problem()
     metric = get_metric(board.metric_name)
     best = board.best()
     is_ensemble = best.model_name == ENSEMBLE_NAME
@@ -120,14 +102,14 @@ def register_champion(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOu
         logger.info("registering %s as its trial trained it, on %s (a refit would repeat its whole training)", best.model_name, trained_on)
     else:
         with _every_core():
-            pipeline, trained_on = build_pipeline(best.model_name, spec.task, best.params, spec.seed).fit(data.X, data.y), "all rows"
+            pipeline, trained_on = build_pipeline(best.model_name, problem, best.params, spec.seed).fit(data.X, data.y), "all rows"
         logger.info("registering trial %d (%s), refitted on all rows (%.1f s)", best.iteration, best.model_name, time.perf_counter() - started)
 
     incumbent = champion(spec.name, uri)
     incumbent_metric: float | None = None
     if incumbent is not None:
         try:
-            incumbent_metric = float(np.mean(evaluate_pipeline(load_pipeline(incumbent, uri), data.X, data.y, data.plan, metric)))
+            incumbent_metric = float(np.mean(evaluate_pipeline(load_pipeline(incumbent, uri), data.X, data.y, data.plan, problem, metric)))
             logger.info("current champion %s scores %s=%.4f on this experiment's validation rows", incumbent.uri, metric.name, incumbent_metric)
         except Exception as error:  # the old champion cannot learn this data (other columns): it cannot compete
             logger.warning("current champion %s cannot be evaluated on this data (%s); the new model takes its place", incumbent.uri, error)
@@ -139,11 +121,11 @@ def register_champion(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOu
         "jido.params": json.dumps(best.params, default=str),
         "jido.data_hash": data.data_hash,
         "jido.validation": data.plan.describe(),
-        "jido.task": spec.task,
+        TASK_TAG: spec.task,
         "jido.trained_on": trained_on,
     }
     ref = log_and_register(pipeline, data.X, spec.name, uri, parent_run_id, tags)
-    log_contract(learn_contract(data.X, data.profiles), ref, uri)
+    log_contract(problem.learn_contract(data.X, data.profiles), ref, uri)
     promoted = incumbent is None or incumbent_metric is None or metric.is_better(best.metric, incumbent_metric)
     if promoted:
         set_champion(ref, uri)
@@ -151,9 +133,11 @@ def register_champion(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOu
     else:
         logger.info("version %s (%.4f) does not beat champion %s (%.4f); the alias stays", ref.version, best.metric, incumbent.uri, incumbent_metric)
     holder = ref if promoted else incumbent
+    if budget.limited:
+        logger.info("%.0f s of experiment_timeout_hours left after registration", budget.left())
     return RegisterOutcome(
         registered_uri=ref.uri,
-        champion_uri=f"models:/{spec.name}@{CHAMPION_ALIAS}",
+        champion_uri=champion_uri(spec.name),
         champion_version=holder.version,
         promoted=promoted,
         metric_name=metric.name,

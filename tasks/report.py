@@ -6,11 +6,11 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from components.leaderboard import Leaderboard
-from components.score import ScoreSummary
+from components.experiment.leaderboard import Leaderboard
+from components.scoring.batch import ScoreSummary
 from components.spec import ExperimentSpec
-from tasks.register import RegisterOutcome
 from tasks.settings import artifact_key
+from tasks.types import RegisterOutcome
 
 
 @task(name="publish-leaderboard", cache_policy=NO_CACHE)

@@ -10,14 +10,19 @@ from typing import Sequence
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from components.batches import Partition, partitions, resolve_input
-from components.contract import DataContract
-from components.data import table_format
+from components.contract.contract import DataContract
+from components.contract.drift import drifted
+from components.data.inputs import Partition, partitions, resolve_input
+from components.data.tables import table_format
 from components.errors import JidoError
-from components.register import load_contract, load_pipeline, resolve_model
-from components.score import PARTITION_ROWS, ScoreSummary, score_files, score_files_on_cluster
+from components.registry.artifacts import load_contract
+from components.registry.models import load_pipeline, problem_of, resolve_model
+from components.scoring.batch import PARTITION_ROWS, ScoreSummary, score_files
+from components.scoring.bundle import ModelBundle, ScoringRun
 from components.spec import Compute
 from tasks.cluster import compute_client
+from tasks.partitioned import score_files_on_cluster
+from tasks.prefetch import take_prefetched
 from tasks.settings import task_logger, tracking_uri
 
 
@@ -40,10 +45,8 @@ def parallel_plan(files: Sequence[Path], workers: int | None, address: str | Non
     ``address`` (an existing scheduler) or ``workers`` >= 2 ask for a cluster.
     Left to jido (``workers`` None), or with ``workers`` = 1, the input is
     scored in this process: the model's own threads (gradient boosting
-    predicts on every core) already use the machine. Measured with
-    benchmarks/score_throughput.py on 5,000,000 rows: one process beat a
-    LocalCluster on 2 cores (82.9 s against 98.0 s with 2 workers) and on
-    16 cores (60.9 s against 83.7 s with 10 one-thread workers), so a
+    predicts on every core) already use the machine, and one process beat a
+    LocalCluster on 2 and on 16 cores (benchmarks/score_throughput.py), so a
     cluster pays only where it brings more machines. An input of one
     partition is scored here.
     """
@@ -75,6 +78,7 @@ def score_file(
     if workers is not None and workers < 1:
         raise JidoError(f"workers must be 1 or more (1 scores in this process); got {workers}")
     ref = resolve_model(model_uri, uri)
+    problem = problem_of(ref)
     found = resolve_input(input)
     if found.skipped:
         logger.warning("input %s: left out %d file(s) that are not .csv or .parquet: %s", input, len(found.skipped), ", ".join(p.name for p in found.skipped[:5]))
@@ -83,20 +87,20 @@ def score_file(
     except JidoError as missing:  # registered before jido kept contracts: scored unchecked, as then
         logger.warning("%s; its input is scored without checks", missing)
         contract = DataContract(())
-    pipeline = load_pipeline(ref, uri)
+    model = ModelBundle(take_prefetched(ref, uri) or load_pipeline(ref, uri), contract, problem)
+    run = ScoringRun(ref.name, ref.version, scoring_time(), max_rejected_fraction)
     plan = parallel_plan(found.files, workers, address)
     if plan is None:
-        summary = score_files(pipeline, contract, found.files, output, ref.name, ref.version, scoring_time(), max_rejected_fraction)
+        summary = score_files(model, found.files, output, run)
     else:
         parts, n_workers = plan
         where = f"the Dask scheduler at {address}" if address else f"{n_workers} local Dask workers"
         logger.info("scoring %d partitions of %s on %s", len(parts), input, where)
         with compute_client(Compute(address=address), n_workers, address_setting="--address (scoring.address)") as client:
-            summary = score_files_on_cluster(client, pipeline, contract, parts, output, ref.name, ref.version, scoring_time(), max_rejected_fraction)
+            summary = score_files_on_cluster(client, model, parts, output, run)
     if summary.n_rejected:
         logger.warning("%d rows of %s break the data contract; set aside with reasons in %s", summary.n_rejected, input, summary.rejected_path)
-    drifted = [d for d in summary.drift if d.level in ("moderate", "major")]
-    if drifted:
-        logger.warning("input drifted from the training data: %s", ", ".join(f"{d.column} (PSI {d.psi:.2f}, {d.level})" for d in drifted[:5]))
+    if shifted := drifted(summary.drift):
+        logger.warning("input drifted from the training data: %s", ", ".join(f"{d.column} (PSI {d.psi:.2f}, {d.level})" for d in shifted[:5]))
     logger.info("scored %d rows of %s with %s version %s into %s", summary.n_rows, input, ref.name, ref.version, output)
     return summary

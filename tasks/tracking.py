@@ -8,12 +8,12 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
-from components.leaderboard import Leaderboard
-from components.spec import ExperimentSpec
+from components.experiment.leaderboard import Leaderboard
+from components.experiment.tracking import ExperimentTracker
 from components.search.store import SweepStore
-from components.tracking import ExperimentTracker
-from tasks.data import ExperimentData
+from components.spec import ExperimentSpec
 from tasks.settings import sweep_storage, tracking_uri
+from tasks.types import ExperimentData
 
 
 @task(name="start-experiment-run", cache_policy=NO_CACHE)

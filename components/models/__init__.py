@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from components.metrics import Task
 from components.models._base import ModelFamily
 from components.models.boosting import CatBoostFamily, LightGBMFamily, XGBoostFamily
 from components.models.dnn import BertFamily, BiLSTMFamily
@@ -11,9 +10,8 @@ from components.models.neighbors import KNNFamily
 from components.models.trees import ExtremeRandomTreesFamily, HistGradientBoostingFamily, RandomForestFamily
 
 # In the order a sweep of the default portfolio tries each family's defaults: the cheap, strong
-# gradient boosting first, the linear models, then the forests. On modeldata/ames (2,930 rows, 80
-# columns, 3 folds, one thread) the forests' defaults took 22-24 s against 2-4 s for the boosters, so
-# under a one-minute budget the forests ran and XGBoost never did.
+# gradient boosting first, the linear models, then the forests, whose defaults cost several times a
+# booster's on wide tables (under a one-minute budget the forests otherwise ran and XGBoost never did).
 REGISTRY: dict[str, ModelFamily] = {
     family.name: family
     for family in (
@@ -34,8 +32,8 @@ REGISTRY: dict[str, ModelFamily] = {
 }
 
 
-def family_names(task: Task) -> list[str]:
-    """Names of the families that can learn ``task``, in registry order."""
+def family_names(task: str) -> list[str]:
+    """Names of the families that can learn the task type ``task``, in registry order."""
     return [name for name, family in REGISTRY.items() if task in family.tasks]
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from components.metrics import Task
 from components.search.space import Distribution
+
+if TYPE_CHECKING:
+    from components.problems import Problem
 
 
 class ModelFamily(ABC):
@@ -16,7 +18,9 @@ class ModelFamily(ABC):
 
     Attributes:
         name: The name users write in ``allowed_models`` / ``blocked_models``.
-        tasks: Tasks the family can learn.
+        tasks: The task types (``Problem`` names) the family can learn. The
+            methods below take that task type's ``Problem``; a family asks it
+            what it needs (``has_classes``: a classifier, class weights), never its name.
         needs_scaling: Whether numeric features should be standardised first.
         accepts_sparse: Whether the estimator takes sparse input.
         uses_gpu: Whether its trials take ``compute.gpus_per_trial`` GPUs when the cluster has them.
@@ -35,29 +39,28 @@ class ModelFamily(ABC):
     rounds_param: ClassVar[str | None] = None
 
     @abstractmethod
-    def search_space(self, task: Task) -> dict[str, Distribution]:
-        """The hyperparameters to search, for ``task``."""
+    def search_space(self, problem: Problem) -> dict[str, Distribution]:
+        """The hyperparameters to search, for ``problem``."""
 
     @abstractmethod
-    def defaults(self, task: Task) -> dict[str, Any]:
+    def defaults(self, problem: Problem) -> dict[str, Any]:
         """A strong, cheap starting configuration, tried before any sampled one."""
 
     def featurizer(self, params: dict[str, Any]) -> TransformerMixin:
         """The unfitted featurizer in front of the estimator: jido's tabular one unless the family needs another."""
-        from components.featurize import AutoFeaturizer
+        from components.features.auto import AutoFeaturizer
 
         return AutoFeaturizer(scale_numeric=self.needs_scaling, sparse_output=self.accepts_sparse)
 
     @abstractmethod
-    def build(self, task: Task, params: dict[str, Any], seed: int) -> BaseEstimator:
-        """An unfitted estimator for ``task`` with ``params`` applied."""
+    def build(self, problem: Problem, params: dict[str, Any], seed: int) -> BaseEstimator:
+        """An unfitted estimator for ``problem`` with ``params`` applied."""
 
     def saved_trees(self, params: dict[str, Any]) -> int:
         """Trees a fitted model of ``params`` keeps as scikit-learn tree objects: registering it costs time per tree.
 
-        skops writes and reads each such tree as files of its own: about 4.5 ms
-        a tree on the 2-core machine (an ensemble of four 400-tree forests took
-        7.2 s to register; LightGBM's 400 trees, kept as one model string, 0.16 s).
+        skops writes and reads each such tree as files of its own (about 4.5 ms
+        a tree on 2 cores), where a booster keeps all its trees in one model string.
         """
         return 0
 
@@ -65,13 +68,13 @@ class ModelFamily(ABC):
         """Fits ``model`` on ``X``, ``y`` until its loss on the validation rows has not improved for ``patience`` rounds.
 
         Only for a family with a ``rounds_param``, in a trial whose parameters
-        set ``early_stopping_rounds`` (see ``components.trial.run_trial_full``).
+        set ``early_stopping_rounds`` (see ``components.experiment.trial.run_trial_full``).
         Returns the boosting rounds the fitted model keeps: those up to its best
         validation loss, which it predicts with.
         """
         raise NotImplementedError(f"{self.name} does not stop early")
 
-    def stages(self, task: Task, params: dict[str, Any]) -> list[dict[str, Any]] | None:
+    def stages(self, problem: Problem, params: dict[str, Any]) -> list[dict[str, Any]] | None:
         """Parameter updates that grow a warm-started estimator step by step, or None when it cannot.
 
         A family that returns stages reports a metric after each one, so early
@@ -87,11 +90,11 @@ def growth_stages(param: str, total: int, n_stages: int = 10) -> list[dict[str, 
 
 
 class NativeCategoriesMixin:
-    """For a gradient booster that splits on pandas categories and routes missing values itself (see ``components.native_features``)."""
+    """For a gradient booster that splits on pandas categories and routes missing values itself (see ``components.features.native``)."""
 
     accepts_sparse: ClassVar[bool]
 
     def featurizer(self, params: dict[str, Any]) -> TransformerMixin:
-        from components.native_features import NativeFeaturizer
+        from components.features.native import NativeFeaturizer
 
         return NativeFeaturizer(sparse_output=self.accepts_sparse)

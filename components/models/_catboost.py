@@ -20,18 +20,23 @@ import numpy as np
 import pandas as pd
 from catboost import CatBoostClassifier, CatBoostRegressor
 
-from components.native_features import category_codes
+from components.features.native import category_codes
 
 # Up to this many rows, prediction runs on one thread without asking OpenMP (asking costs ~2 ms, most of a request).
 _ONE_THREAD_ROWS = 1000
 
 
 def openmp_threads() -> int:
-    """The threads an OpenMP runtime loaded here would use now; ``OMP_NUM_THREADS`` (else every core) when none is loaded."""
+    """The threads the OpenMP runtime loaded here would use now (every core when none is loaded).
+
+    scikit-learn's OpenMP runtime is loaded by the time a family fits (its
+    registry imports scikit-learn's ensembles), and it has read the worker's
+    ``OMP_NUM_THREADS`` itself.
+    """
     from threadpoolctl import ThreadpoolController
 
     found = [library.num_threads for library in ThreadpoolController().select(user_api="openmp").lib_controllers]
-    return max(found, default=int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))
+    return max(found, default=os.cpu_count() or 1)
 
 
 def _catboost_frame(X, positions: list[int]) -> pd.DataFrame | object:

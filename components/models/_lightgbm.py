@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 from lightgbm import LGBMClassifier, LGBMRegressor
 
-from components.native_features import category_codes
+from components.features.native import category_codes
 
 
 class _CategoryCodes:

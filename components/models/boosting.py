@@ -23,9 +23,8 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
-from components.metrics import Task
+from components.features.native import like_training_frame
 from components.models._base import ModelFamily, NativeCategoriesMixin
-from components.native_features import like_training_frame
 from components.search.space import Choice, Distribution, FloatRange, IntRange
 
 # Rounds without a better validation loss before a trial's booster stops.
@@ -37,7 +36,7 @@ class LightGBMFamily(NativeCategoriesMixin, ModelFamily):
     tasks = frozenset({"classification", "regression"})
     rounds_param = "n_estimators"
 
-    def search_space(self, task: Task) -> dict[str, Distribution]:
+    def search_space(self, problem) -> dict[str, Distribution]:
         space: dict[str, Distribution] = {
             "n_estimators": IntRange(20, 2000, log=True),
             "learning_rate": FloatRange(0.01, 0.3, log=True),
@@ -47,16 +46,16 @@ class LightGBMFamily(NativeCategoriesMixin, ModelFamily):
             "reg_alpha": FloatRange(1e-4, 10.0, log=True),
             "reg_lambda": FloatRange(1e-3, 100.0, log=True),
         }
-        return _with_class_weight(space, task)
+        return _with_class_weight(space, problem)
 
-    def defaults(self, task: Task) -> dict[str, Any]:
+    def defaults(self, problem) -> dict[str, Any]:
         found = {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20, "colsample_bytree": 1.0, "reg_alpha": 1e-4, "reg_lambda": 1.0}
-        return _with_stopping({**found, "class_weight": None} if task == "classification" else found)
+        return _with_stopping(_with_no_class_weight(found, problem))
 
-    def build(self, task: Task, params: dict[str, Any], seed: int):
+    def build(self, problem, params: dict[str, Any], seed: int):
         from components.models._lightgbm import CategoryCodesClassifier, CategoryCodesRegressor
 
-        estimator = CategoryCodesClassifier if task == "classification" else CategoryCodesRegressor
+        estimator = CategoryCodesClassifier if problem.has_classes else CategoryCodesRegressor
         # Threads: LightGBM's default follows OpenMP, which jido's workers set to their share of the cores.
         return estimator(random_state=seed, verbose=-1, **_estimator_params(params))
 
@@ -76,7 +75,7 @@ class XGBoostFamily(NativeCategoriesMixin, ModelFamily):
     tasks = frozenset({"classification", "regression"})
     rounds_param = "n_estimators"
 
-    def search_space(self, task: Task) -> dict[str, Distribution]:
+    def search_space(self, problem) -> dict[str, Distribution]:
         space: dict[str, Distribution] = {
             "n_estimators": IntRange(20, 2000, log=True),
             "learning_rate": FloatRange(0.01, 0.3, log=True),
@@ -86,18 +85,18 @@ class XGBoostFamily(NativeCategoriesMixin, ModelFamily):
             "colsample_bytree": FloatRange(0.4, 1.0),
             "reg_lambda": FloatRange(1e-3, 100.0, log=True),
         }
-        return _with_class_weight(space, task)
+        return _with_class_weight(space, problem)
 
-    def defaults(self, task: Task) -> dict[str, Any]:
+    def defaults(self, problem) -> dict[str, Any]:
         found = {"n_estimators": 100, "learning_rate": 0.1, "max_depth": 6, "min_child_weight": 1.0, "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1.0}
-        return _with_stopping({**found, "class_weight": None} if task == "classification" else found)
+        return _with_stopping(_with_no_class_weight(found, problem))
 
-    def build(self, task: Task, params: dict[str, Any], seed: int):
+    def build(self, problem, params: dict[str, Any], seed: int):
         from xgboost import XGBClassifier, XGBRegressor
 
         # enable_categorical: splits on the featurizer's pandas categories (a table with text comes encoded, as numbers).
         common = {"random_state": seed, "tree_method": "hist", "enable_categorical": True}
-        return _estimator(task, XGBClassifier, XGBRegressor, common, params)
+        return _estimator(problem, XGBClassifier, XGBRegressor, common, params)
 
     def fit_stopping_early(self, model, X, y, X_valid, y_valid, patience: int) -> int:
         # XGBoost reads a frame of categoricals by its dtypes and refuses validation rows without them.
@@ -111,24 +110,19 @@ class XGBoostFamily(NativeCategoriesMixin, ModelFamily):
 class CatBoostFamily(NativeCategoriesMixin, ModelFamily):
     """CatBoost: symmetric trees, and categories encoded by ordered target statistics learned while boosting.
 
-    Its defaults beat LightGBM's in 3-fold CV on six of the eight benchmark
-    tables (the training rows of split 0: credit_data AUC 0.841 against 0.818,
-    wa_churn 0.844 against 0.832, ames R² 0.909 against 0.899), at 2-15x the
-    fit time. The start is cheaper than CatBoost's own defaults in two ways,
-    each searched up to them:
-
-    - ``max_ctr_complexity`` 1 (no combinations of categories): CatBoost's 4
-      took ames' 300 rounds from 9 s to 25-48 s, for R² 0.912-0.914 against 0.909.
-    - 64 borders per number instead of 254: 100 rounds on 410 breast-cancer
-      rows took 0.20 s instead of 0.77 s; in CV the two were within ±0.003 on
-      all eight tables, four up and four down.
+    Its defaults beat LightGBM's in cross-validation on most of the tables of
+    benchmarks/automl_vs_flaml.py, at 2-15x the fit time. The start is cheaper
+    than CatBoost's own defaults, each searched up to them: ``max_ctr_complexity``
+    1 (no combinations of categories, about 3-5x fewer seconds a round on
+    ames) and 64 borders per number instead of 254 (about 4x faster, within
+    ±0.003 in cross-validation on those tables).
     """
 
     name = "CatBoost"
     tasks = frozenset({"classification", "regression"})
     rounds_param = "n_estimators"
 
-    def search_space(self, task: Task) -> dict[str, Distribution]:
+    def search_space(self, problem) -> dict[str, Distribution]:
         space: dict[str, Distribution] = {
             "n_estimators": IntRange(20, 2000, log=True),
             "learning_rate": FloatRange(0.01, 0.3, log=True),
@@ -138,27 +132,27 @@ class CatBoostFamily(NativeCategoriesMixin, ModelFamily):
             "max_ctr_complexity": IntRange(1, 4),
             "border_count": IntRange(16, 255, log=True),
         }
-        return _with_class_weight(space, task)
+        return _with_class_weight(space, problem)
 
-    def defaults(self, task: Task) -> dict[str, Any]:
+    def defaults(self, problem) -> dict[str, Any]:
         # A fixed learning rate: left unset, CatBoost derives one from the round count, and the refit grows another count.
         found = {"n_estimators": 300, "learning_rate": 0.1, "depth": 6, "l2_leaf_reg": 3.0, "random_strength": 1.0, "max_ctr_complexity": 1, "border_count": 64}
-        return _with_stopping({**found, "class_weight": None} if task == "classification" else found)
+        return _with_stopping(_with_no_class_weight(found, problem))
 
-    def build(self, task: Task, params: dict[str, Any], seed: int):
+    def build(self, problem, params: dict[str, Any], seed: int):
         from components.models._catboost import CategoryCodesClassifier, CategoryCodesRegressor
 
         # allow_writing_files: CatBoost otherwise writes a catboost_info folder into the working directory.
         # Threads: those OpenMP has where it fits (see components.models._catboost).
         common = {"random_seed": seed, "verbose": 0, "allow_writing_files": False}
-        return _estimator(task, CategoryCodesClassifier, CategoryCodesRegressor, common, params)
+        return _estimator(problem, CategoryCodesClassifier, CategoryCodesRegressor, common, params)
 
     def fit_stopping_early(self, model, X, y, X_valid, y_valid, patience: int) -> int:
         model.fit(X, y, eval_set=[(X_valid, y_valid)], early_stopping_rounds=patience)
         return int(_fitted_booster(model).get_best_iteration()) + 1  # CatBoost keeps the trees up to the best one
 
 
-def _estimator(task: Task, classifier: type, regressor: type, common: dict[str, Any], params: dict[str, Any]):
+def _estimator(problem, classifier: type, regressor: type, common: dict[str, Any], params: dict[str, Any]):
     """A regressor, or a classifier behind ``EncodedLabels``, which codes the labels 0..k-1 and turns class weights into row weights.
 
     For XGBoost, whose classifier takes only those codes and has no class
@@ -166,7 +160,7 @@ def _estimator(task: Task, classifier: type, regressor: type, common: dict[str, 
     whatever their type.
     """
     settings = _estimator_params(params)
-    if task == "regression":
+    if not problem.has_classes:
         return regressor(**common, **settings)
     class_weight = settings.pop("class_weight", None)
     return EncodedLabels(classifier(**common, **settings), class_weight=class_weight)
@@ -186,9 +180,14 @@ def _estimator_params(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k != "early_stopping_rounds"}
 
 
-def _with_class_weight(space: dict[str, Distribution], task: Task) -> dict[str, Distribution]:
+def _with_class_weight(space: dict[str, Distribution], problem) -> dict[str, Distribution]:
     """Adds class weights (none, or inversely proportional to class frequency, for skewed classes) to a classifier's space."""
-    return {**space, "class_weight": Choice((None, "balanced"))} if task == "classification" else space
+    return {**space, "class_weight": Choice((None, "balanced"))} if problem.has_classes else space
+
+
+def _with_no_class_weight(defaults: dict[str, Any], problem) -> dict[str, Any]:
+    """A classifier's defaults weigh every class alike."""
+    return {**defaults, "class_weight": None} if problem.has_classes else defaults
 
 
 class EncodedLabels(ClassifierMixin, BaseEstimator):

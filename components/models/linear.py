@@ -8,7 +8,6 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import ElasticNet, LogisticRegression, SGDClassifier, SGDRegressor
 from sklearn.svm import LinearSVC, LinearSVR
 
-from components.metrics import Task
 from components.models._base import ModelFamily
 from components.search.space import Choice, Distribution, FloatRange
 
@@ -18,13 +17,13 @@ class LogisticRegressionFamily(ModelFamily):
     tasks = frozenset({"classification"})
     needs_scaling = True
 
-    def search_space(self, task: Task) -> dict[str, Distribution]:
+    def search_space(self, problem) -> dict[str, Distribution]:
         return {"C": FloatRange(1e-3, 100.0, log=True), "class_weight": Choice((None, "balanced"))}
 
-    def defaults(self, task: Task) -> dict[str, Any]:
+    def defaults(self, problem) -> dict[str, Any]:
         return {"C": 1.0, "class_weight": None}
 
-    def build(self, task: Task, params: dict[str, Any], seed: int):
+    def build(self, problem, params: dict[str, Any], seed: int):
         return LogisticRegression(max_iter=2000, random_state=seed, **params)
 
 
@@ -33,13 +32,13 @@ class ElasticNetFamily(ModelFamily):
     tasks = frozenset({"regression"})
     needs_scaling = True
 
-    def search_space(self, task: Task) -> dict[str, Distribution]:
+    def search_space(self, problem) -> dict[str, Distribution]:
         return {"alpha": FloatRange(1e-4, 10.0, log=True), "l1_ratio": FloatRange(0.0, 1.0)}
 
-    def defaults(self, task: Task) -> dict[str, Any]:
+    def defaults(self, problem) -> dict[str, Any]:
         return {"alpha": 1e-3, "l1_ratio": 0.5}
 
-    def build(self, task: Task, params: dict[str, Any], seed: int):
+    def build(self, problem, params: dict[str, Any], seed: int):
         return ElasticNet(max_iter=5000, random_state=seed, **params)
 
 
@@ -48,14 +47,14 @@ class LinearSVMFamily(ModelFamily):
     tasks = frozenset({"classification", "regression"})
     needs_scaling = True
 
-    def search_space(self, task: Task) -> dict[str, Distribution]:
+    def search_space(self, problem) -> dict[str, Distribution]:
         return {"C": FloatRange(1e-3, 10.0, log=True)}
 
-    def defaults(self, task: Task) -> dict[str, Any]:
+    def defaults(self, problem) -> dict[str, Any]:
         return {"C": 1.0}
 
-    def build(self, task: Task, params: dict[str, Any], seed: int):
-        if task == "regression":
+    def build(self, problem, params: dict[str, Any], seed: int):
+        if not problem.has_classes:
             return LinearSVR(max_iter=5000, random_state=seed, **params)
         # A linear SVM has no probabilities of its own; calibration adds them so
         # probability metrics and probability_<class> outputs work.
@@ -67,18 +66,18 @@ class SGDFamily(ModelFamily):
     tasks = frozenset({"classification", "regression"})
     needs_scaling = True
 
-    def search_space(self, task: Task) -> dict[str, Distribution]:
-        losses = ("log_loss", "modified_huber") if task == "classification" else ("squared_error", "huber")
+    def search_space(self, problem) -> dict[str, Distribution]:
+        losses = ("log_loss", "modified_huber") if problem.has_classes else ("squared_error", "huber")
         return {
             "loss": Choice(losses),
             "penalty": Choice(("l2", "l1", "elasticnet")),
             "alpha": FloatRange(1e-6, 1e-1, log=True),
         }
 
-    def defaults(self, task: Task) -> dict[str, Any]:
-        loss = "log_loss" if task == "classification" else "squared_error"
+    def defaults(self, problem) -> dict[str, Any]:
+        loss = "log_loss" if problem.has_classes else "squared_error"
         return {"loss": loss, "penalty": "l2", "alpha": 1e-4}
 
-    def build(self, task: Task, params: dict[str, Any], seed: int):
-        estimator = SGDClassifier if task == "classification" else SGDRegressor
+    def build(self, problem, params: dict[str, Any], seed: int):
+        estimator = SGDClassifier if problem.has_classes else SGDRegressor
         return estimator(max_iter=2000, tol=1e-4, random_state=seed, **params)

@@ -6,7 +6,6 @@ from typing import Any
 
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
-from components.metrics import Task
 from components.models._base import ModelFamily
 from components.search.space import Choice, Distribution, IntRange
 
@@ -16,12 +15,12 @@ class KNNFamily(ModelFamily):
     tasks = frozenset({"classification", "regression"})
     needs_scaling = True
 
-    def search_space(self, task: Task) -> dict[str, Distribution]:
+    def search_space(self, problem) -> dict[str, Distribution]:
         return {"n_neighbors": IntRange(1, 50, log=True), "weights": Choice(("uniform", "distance"))}
 
-    def defaults(self, task: Task) -> dict[str, Any]:
+    def defaults(self, problem) -> dict[str, Any]:
         return {"n_neighbors": 5, "weights": "distance"}
 
-    def build(self, task: Task, params: dict[str, Any], seed: int):
-        estimator = KNeighborsClassifier if task == "classification" else KNeighborsRegressor
+    def build(self, problem, params: dict[str, Any], seed: int):
+        estimator = KNeighborsClassifier if problem.has_classes else KNeighborsRegressor
         return estimator(n_jobs=1, **params)

@@ -14,11 +14,12 @@ from typing import Any, Literal
 import numpy as np
 import optuna
 
-from components.metrics import Task
+from components.experiment.results import TrialResult
+from components.experiment.trial import TrialConfig
 from components.models import get_family
+from components.problems import Problem
 from components.search.space import Choice, Distribution, parse_distribution
 from components.search.store import result_to_trial, trial_to_result
-from components.trial import TrialConfig, TrialResult
 
 Sampling = Literal["grid", "random", "bayesian"]
 _SUBSPACE_KEY = "subspace"
@@ -39,23 +40,23 @@ class SubSpace:
     params: dict[str, Distribution] = field(default_factory=dict)
 
 
-def portfolio_subspaces(model_names: list[str], task: Task) -> list[SubSpace]:
+def portfolio_subspaces(model_names: list[str], problem: Problem) -> list[SubSpace]:
     """One sub-space per family, each with the family's own search space."""
-    return [SubSpace((name,), get_family(name).search_space(task)) for name in model_names]
+    return [SubSpace((name,), get_family(name).search_space(problem)) for name in model_names]
 
 
-def _accepts(model_name: str, task: Task, param: str) -> bool:
+def _accepts(model_name: str, problem: Problem, param: str) -> bool:
     family = get_family(model_name)
-    if param in family.search_space(task):
+    if param in family.search_space(problem):
         return True
     try:  # scikit-learn constructors take only their own parameters, so an unknown name fails here
-        family.build(task, {**family.defaults(task), param: None}, 0)
+        family.build(problem, {**family.defaults(problem), param: None}, 0)
     except TypeError:
         return False
     return True
 
 
-def parse_search_space(raw: dict | list[dict], model_names: list[str], task: Task, sampling: Sampling) -> list[SubSpace]:
+def parse_search_space(raw: dict | list[dict], model_names: list[str], problem: Problem, sampling: Sampling) -> list[SubSpace]:
     """Reads a user's search space: one mapping, or a list of mappings for a conditional space.
 
     A mapping may name its families with ``model_name: {choice: [...]}``;
@@ -90,11 +91,11 @@ def parse_search_space(raw: dict | list[dict], model_names: list[str], task: Tas
                 raise ValueError(f"{where}.model_name: {', '.join(map(repr, unknown))} not among the allowed models: {', '.join(model_names)}")
             chosen = list(dict.fromkeys(models.values))
             for model in chosen:
-                refused = [p for p in params if not _accepts(model, task, p)]
+                refused = [p for p in params if not _accepts(model, problem, p)]
                 if refused:
                     raise ValueError(f"{where}: model {model} does not take parameter(s) {', '.join(map(repr, refused))}")
         else:
-            chosen = [m for m in model_names if all(_accepts(m, task, p) for p in params)]
+            chosen = [m for m in model_names if all(_accepts(m, problem, p) for p in params)]
             if not chosen:
                 raise ValueError(f"{where}: no allowed model takes all of {', '.join(map(repr, params))}; name one with model_name")
         subspaces.append(SubSpace(tuple(chosen), params))
@@ -138,7 +139,7 @@ class TrialPlanner:
 
     Args:
         subspaces: What to search (see ``portfolio_subspaces`` and ``parse_search_space``).
-        task: The learning task.
+        problem: The task type, whose families' defaults fill what is not sampled.
         greater_is_better: Direction of the primary metric.
         seed: Makes the sequence of configurations reproducible.
         sampling: ``grid`` (every combination, in order), ``random`` or ``bayesian`` (TPE).
@@ -161,7 +162,7 @@ class TrialPlanner:
     def __init__(
         self,
         subspaces: list[SubSpace],
-        task: Task,
+        problem: Problem,
         greater_is_better: bool,
         seed: int,
         sampling: Sampling = "random",
@@ -177,7 +178,7 @@ class TrialPlanner:
         self._best_by_subspace: dict[int, float] = {}
         self._since_best: dict[int, int] = {}  # completed trials of each sub-space since its best
         self.subspaces = list(subspaces)
-        self.task = task
+        self.problem = problem
         self.pruner = pruner
         self.seed = seed
         self.sampling = sampling
@@ -203,7 +204,7 @@ class TrialPlanner:
         self._pending: dict[int, optuna.trial.Trial] = {}
 
     def _defaults(self, model_name: str) -> dict[str, Any]:
-        return {**get_family(model_name).defaults(self.task), **self.overrides.get(model_name, {})}
+        return {**get_family(model_name).defaults(self.problem), **self.overrides.get(model_name, {})}
 
     @staticmethod
     def _sampler(sampling: Sampling, seed: int) -> optuna.samplers.BaseSampler:

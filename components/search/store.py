@@ -16,7 +16,7 @@ from pathlib import Path
 
 import optuna
 
-from components.results import TrialResult
+from components.experiment.results import TrialResult
 from components.sqlite import write_ahead
 
 _RESULT_ATTR = "jido.result"

@@ -8,7 +8,7 @@ import pytest
 
 from components.search.store import SweepStore, sqlite_url
 from components.sqlite import local_sqlite_file, write_ahead
-from components.tracking import ExperimentTracker
+from components.experiment.tracking import ExperimentTracker
 
 
 def _journal_mode(path) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import json
 import os
 import signal
@@ -15,7 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.score import score_frame
+from components.scoring.batch import score_frame
+from components.scoring.bundle import ScoringRun
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +49,7 @@ def test_rows_in_predictions_out_as_batch_scoring_gives_them(client, served, new
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["model_name"] == "cancer" and body["model_version"] == served.ref.version
-    batch = score_frame(served.pipeline, new_rows.head(5), "cancer", served.ref.version)
+    batch = score_frame(served.bundle, new_rows.head(5), ScoringRun("cancer", served.ref.version, datetime.now(timezone.utc)))
     assert [p["prediction"] for p in body["predictions"]] == batch["prediction"].tolist()
     assert np.allclose([p["probabilities"]["benign"] for p in body["predictions"]], batch["probability_benign"])
     # A bare list and MLflow's dataframe_records are read too; /invocations is MLflow's route.

@@ -10,10 +10,11 @@ import pytest
 from mlflow.tracking import MlflowClient
 from sklearn.base import clone
 
-from components.ensemble import ENSEMBLE_NAME, VotingEnsemble
-from components.register import load_pipeline, resolve_model
+from components.experiment.voting import ENSEMBLE_NAME, VotingEnsemble
+from components.registry.models import load_pipeline, resolve_model
+from components.problems import get_problem
 from components.spec import build_spec
-from components.trial import build_pipeline
+from components.experiment.trial import build_pipeline
 from flows.score import score
 from flows.train import train
 
@@ -71,7 +72,7 @@ def test_an_ensemble_that_beats_every_trial_is_registered_and_scores(services, t
     X, y = frame.drop(columns="target"), frame["target"]
     by_iteration = {row["iteration"]: row for row in singles}
     refitted = [
-        clone(build_pipeline(by_iteration[i].get("model"), "regression", json.loads(by_iteration[i]["params"]), 0)).fit(X, y) for i in weights
+        clone(build_pipeline(by_iteration[i].get("model"), get_problem("regression"), json.loads(by_iteration[i]["params"]), 0)).fit(X, y) for i in weights
     ]
     expected = sum(w * m.predict(X.head(50)) for w, m in zip(weights.values(), refitted))
     assert np.allclose(pipeline.predict(X.head(50)), expected)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from components.leaderboard import Leaderboard
+from components.experiment.leaderboard import Leaderboard
 from components.models.dnn import find_encoder
 from components.spec import build_spec
 from flows.score import score

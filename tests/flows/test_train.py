@@ -11,8 +11,9 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from components.errors import JidoError
-from components.leaderboard import Leaderboard
-from components.register import load_contract, load_pipeline, resolve_model
+from components.experiment.leaderboard import Leaderboard
+from components.registry.artifacts import load_contract
+from components.registry.models import load_pipeline, resolve_model
 from flows.train import train
 from tests.flows.conftest import cancer_spec
 
@@ -307,9 +308,9 @@ def test_a_trial_that_runs_out_of_memory_is_failed_and_its_worker_replaced(prefe
 def test_a_sweep_without_any_worker_ends_with_a_clear_error(prefect_api, tracking_uri, cancer_csv, monkeypatch):
     from distributed import LocalCluster
 
-    import tasks.trials
+    import tasks.sweep.loop
 
-    monkeypatch.setattr(tasks.trials, "_NO_WORKER_PATIENCE_S", 2)
+    monkeypatch.setattr(tasks.sweep.loop, "NO_WORKER_PATIENCE_S", 2)
     with LocalCluster(n_workers=0, dashboard_address=":0") as cluster:
         spec = cancer_spec(cancer_csv, cluster.scheduler_address, name="no-workers", allowed_models=["SGD"])
         with pytest.raises(JidoError, match="no Dask worker could take one"):
@@ -317,7 +318,7 @@ def test_a_sweep_without_any_worker_ends_with_a_clear_error(prefect_api, trackin
 
 
 def test_featurization_off_trains_on_the_columns_as_they_are(services, cancer_csv, tracking_uri):
-    from components.featurize import NumericPassthrough
+    from components.features.auto import NumericPassthrough
 
     spec = cancer_spec(cancer_csv, services, name="own-features", featurization="off", allowed_models=["LightGBM", "RandomForest"], limits={"iterations": 2, "max_concurrent_iterations": 2})
     result = train(spec)

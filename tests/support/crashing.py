@@ -43,13 +43,13 @@ class CrashingFamily(ModelFamily):
     name = "Crashing"
     tasks = frozenset({"classification"})
 
-    def search_space(self, task):
+    def search_space(self, problem):
         return {"how": Choice(("crash", "exit", "oom", "late", "hang"))}
 
-    def defaults(self, task) -> dict[str, Any]:
+    def defaults(self, problem) -> dict[str, Any]:
         return {"how": "crash"}
 
-    def build(self, task, params, seed):
+    def build(self, problem, params, seed):
         return ProcessEnder(**params)
 
 

@@ -5,14 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from components.data import plan_split
-from components.featurize import profile_table
-from components.leaderboard import Leaderboard
+from components.experiment.budget import ExperimentBudget
+from components.experiment.leaderboard import Leaderboard
+from components.experiment.results import TrialResult
+from components.features.columns import profile_table
+from components.problems import get_problem
 from components.spec import build_spec
-from components.trial import TrialResult
-from tasks.data import ExperimentData
 from tasks.ensemble import select_ensemble
-from tasks.trials import SweepOutcome
+from tasks.types import ExperimentData, SweepOutcome
+
+
+def _select(spec, data: ExperimentData, sweep: SweepOutcome) -> SweepOutcome:
+    """Ensemble selection as the flow runs it, with the spec's budget starting now."""
+    return select_ensemble.fn(spec, data, sweep, ExperimentBudget(spec.limits.experiment_timeout_hours))
 
 
 def _three_trials(durations: tuple[float, float, float] = (3.0, 3.0, 300.0)) -> tuple[ExperimentData, SweepOutcome]:
@@ -21,8 +26,8 @@ def _three_trials(durations: tuple[float, float, float] = (3.0, 3.0, 300.0)) -> 
     n = 600
     X = pd.DataFrame({"x": rng.normal(size=n)})
     y = pd.Series(3.0 * X["x"] + rng.normal(scale=0.1, size=n), name="y")
-    plan = plan_split(y, "regression", 0, n_cross_validations=3)
-    valid = np.concatenate([rows for _, rows in plan])
+    plan = get_problem("regression").plan_split(y, 0, n_cross_validations=3)
+    valid = plan.validation_rows()
     data = ExperimentData(X, y, plan, "hash", tuple(profile_table(X)))
     board = Leaderboard("r2_score")
     predictions = {}
@@ -47,18 +52,18 @@ def _members(outcome: SweepOutcome) -> set[str]:
 
 def test_the_vote_takes_only_trials_whose_refit_fits_in_the_time_left(caplog):
     # No budget: all three vote.
-    assert _members(select_ensemble.fn(_spec(None), *_three_trials())) == {"0", "1", "2"}
+    assert _members(_select(_spec(None), *_three_trials())) == {"0", "1", "2"}
     # One minute: trial 2's refit (about 300 s / 3 folds) does not fit; the two others still vote.
     with caplog.at_level("INFO"):
-        chosen = select_ensemble.fn(_spec(1 / 60), *_three_trials())
+        chosen = _select(_spec(1 / 60), *_three_trials())
     assert _members(chosen) == {"0", "1"}
     assert "left trial(s) 2 out of ensemble selection" in caplog.text
     # Each refit fits (20, 20 and 30 s against the 52 s left after registering), all three together do not: the costliest goes.
-    assert _members(select_ensemble.fn(_spec(1 / 60), *_three_trials((60.0, 60.0, 90.0)))) == {"0", "1"}
+    assert _members(_select(_spec(1 / 60), *_three_trials((60.0, 60.0, 90.0)))) == {"0", "1"}
     # No time left at all: no vote, the best trial stays.
     caplog.clear()
     with caplog.at_level("INFO"):
-        alone = select_ensemble.fn(_spec(5 / 3600), *_three_trials())
+        alone = _select(_spec(5 / 3600), *_three_trials())
     assert alone.ensemble is None and alone.board.best().model_name == "ElasticNet"
     assert "no time is left" in caplog.text
 
@@ -69,8 +74,8 @@ def _perfect_classifiers(sharpness: list[float], durations: list[float] | None =
     n = 90
     X = pd.DataFrame({"x": rng.normal(size=n)})
     y = pd.Series(np.where(X["x"] > 0, "yes", "no"), name="y")
-    plan = plan_split(y, "classification", 0, n_cross_validations=3)
-    valid = np.concatenate([rows for _, rows in plan])
+    plan = get_problem("classification").plan_split(y, 0, n_cross_validations=3)
+    valid = plan.validation_rows()
     data = ExperimentData(X, y, plan, "hash", tuple(profile_table(X)))
     board = Leaderboard("AUC_weighted")
     predictions = {}
@@ -91,7 +96,7 @@ def _classification_spec(hours: float | None = None):
 
 def test_many_trials_tied_for_the_best_are_registered_as_an_equal_vote(caplog):
     with caplog.at_level("INFO"):
-        chosen = select_ensemble.fn(_classification_spec(), *_perfect_classifiers([0.1, 0.3, 0.2, 0.45, 0.15]))
+        chosen = _select(_classification_spec(), *_perfect_classifiers([0.1, 0.3, 0.2, 0.45, 0.15]))
     best = chosen.board.best()
     assert best.model_name == "VotingEnsemble" and chosen.ensemble is not None
     assert best.params["weights"] == {str(i): 0.2 for i in range(5)}
@@ -102,13 +107,13 @@ def test_many_trials_tied_for_the_best_are_registered_as_an_equal_vote(caplog):
 
 def test_two_trials_tied_for_the_best_keep_the_log_loss_tie_break():
     # Both perfect: averaging only blurs the surer one, which stays the best single pipeline.
-    chosen = select_ensemble.fn(_classification_spec(), *_perfect_classifiers([0.1, 0.45]))
+    chosen = _select(_classification_spec(), *_perfect_classifiers([0.1, 0.45]))
     assert chosen.ensemble is None and chosen.board.best().iteration == 1
 
 
 def test_under_a_budget_the_tied_trials_cheapest_to_refit_vote(caplog):
     # Refits of about 1, 1, 1, 100 and 30 s (a third of each 3-fold trial) against the 52 s left after registering: all but trial 3.
     with caplog.at_level("INFO"):
-        chosen = select_ensemble.fn(_classification_spec(1 / 60), *_perfect_classifiers([0.1, 0.3, 0.2, 0.45, 0.15], [3.0, 3.0, 3.0, 300.0, 90.0]))
+        chosen = _select(_classification_spec(1 / 60), *_perfect_classifiers([0.1, 0.3, 0.2, 0.45, 0.15], [3.0, 3.0, 3.0, 300.0, 90.0]))
     assert set(chosen.board.best().params["weights"]) == {"0", "1", "2", "4"}
     assert "4 of the 5 tied trials can be refitted" in caplog.text

@@ -7,6 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from components.problems import get_problem
+
 
 def test_registration_modules_are_imported_on_a_thread_before_registration():
     # A fresh interpreter: the test session has imported skops and great-expectations long ago.
@@ -16,9 +18,10 @@ def test_registration_modules_are_imported_on_a_thread_before_registration():
         from tasks.register import _REGISTRATION_MODULES, preload_registration_modules
         names = ("skops.io",) + _REGISTRATION_MODULES
         assert not any(name in sys.modules for name in names), "imported before the preload"
-        thread = preload_registration_modules()
-        assert thread.daemon
-        thread.join(timeout=120)
+        import threading
+        loading = preload_registration_modules()
+        assert [t.daemon for t in threading.enumerate() if t.name == "jido-preload"] == [True]
+        loading.result(timeout=120)
         missing = [name for name in names if name not in sys.modules]
         print("missing:", missing)
         """
@@ -37,7 +40,7 @@ def test_the_refit_builds_forests_with_a_job_per_core():
     from components.models import get_family
     from tasks.register import _every_core
 
-    forest = get_family("RandomForest").build("classification", get_family("RandomForest").defaults("classification"), 0)
+    forest = get_family("RandomForest").build(get_problem("classification"), get_family("RandomForest").defaults(get_problem("classification")), 0)
     assert forest.n_jobs is None  # so joblib's configuration decides: one job in a trial, every core in the refit
     assert get_active_backend()[1] in (None, 1)
     with _every_core():

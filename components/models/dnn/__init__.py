@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.metrics import Task
 from components.models._base import ModelFamily
 from components.models.dnn._bert import BertTextClassifier
 from components.models.dnn._bilstm import BiLSTMTextClassifier
@@ -36,11 +35,11 @@ class _TextFamily(ModelFamily):
     def featurizer(self, params: dict[str, Any]) -> TextTableFeaturizer:
         return TextTableFeaturizer(text_columns=params.get("text_columns"))
 
-    def build(self, task: Task, params: dict[str, Any], seed: int):
+    def build(self, problem, params: dict[str, Any], seed: int):
         settings = {k: v for k, v in params.items() if k not in FEATURIZER_PARAMS}
         return self._estimator(random_state=seed, **settings)
 
-    def stages(self, task: Task, params: dict[str, Any]) -> list[dict[str, Any]] | None:
+    def stages(self, problem, params: dict[str, Any]) -> list[dict[str, Any]] | None:
         return _epoch_stages(params)
 
 
@@ -49,7 +48,7 @@ class BertFamily(_TextFamily):
     uses_gpu = True
     _estimator = BertTextClassifier
 
-    def search_space(self, task: Task) -> dict[str, Distribution]:
+    def search_space(self, problem) -> dict[str, Distribution]:
         return {
             "mode": Choice(("frozen", "finetune")),
             "learning_rate": FloatRange(1e-5, 1e-4, log=True),
@@ -61,10 +60,10 @@ class BertFamily(_TextFamily):
             "C": FloatRange(0.01, 10.0, log=True),
         }
 
-    def defaults(self, task: Task) -> dict[str, Any]:
+    def defaults(self, problem) -> dict[str, Any]:
         return {"mode": "finetune", "learning_rate": 5e-5, "epochs": 3, "batch_size": 32, "max_length": 128, "frozen_layers": 0, "dropout": 0.1, "C": 1.0}
 
-    def stages(self, task: Task, params: dict[str, Any]) -> list[dict[str, Any]] | None:
+    def stages(self, problem, params: dict[str, Any]) -> list[dict[str, Any]] | None:
         return None if params.get("mode") == "frozen" else _epoch_stages(params)
 
 
@@ -72,7 +71,7 @@ class BiLSTMFamily(_TextFamily):
     name = "BiLSTM"
     _estimator = BiLSTMTextClassifier
 
-    def search_space(self, task: Task) -> dict[str, Distribution]:
+    def search_space(self, problem) -> dict[str, Distribution]:
         return {
             "learning_rate": FloatRange(3e-4, 3e-3, log=True),
             "epochs": IntRange(2, 10),
@@ -82,7 +81,7 @@ class BiLSTMFamily(_TextFamily):
             "dropout": FloatRange(0.0, 0.5),
         }
 
-    def defaults(self, task: Task) -> dict[str, Any]:
+    def defaults(self, problem) -> dict[str, Any]:
         return {"learning_rate": 1e-3, "epochs": 5, "batch_size": 32, "max_length": 128, "hidden_size": 128, "dropout": 0.3}
 
 

@@ -7,7 +7,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from components.featurize import AutoFeaturizer, profile_table
+from components.features.auto import AutoFeaturizer
+from components.features.columns import profile_table
 
 TEXT_FEATURE = "__text__"
 _JOINER = " | "

@@ -1,0 +1,1 @@
+"""Evaluation: the primary metrics, and explanations of fitted models."""
