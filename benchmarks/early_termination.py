@@ -16,16 +16,19 @@ import argparse
 import time
 
 from components.evaluate.metrics import get_metric
-from components.search.sampler import TrialPlanner, portfolio_subspaces
-from components.search.termination import make_policy
 from components.experiment.trial import run_trial
 from components.problems import get_problem
+from components.search.sampler import TrialPlanner, portfolio_subspaces
+from components.search.termination import make_policy
 
 POLICIES = {
     "none": None,
     "bandit(slack_factor=0.02, delay=1)": ("bandit", {"slack_factor": 0.02, "delay_evaluation": 1}),
     "median_stopping(delay=1)": ("median_stopping", {"delay_evaluation": 1}),
-    "truncation_selection(50%, delay=1)": ("truncation_selection", {"truncation_percentage": 50, "delay_evaluation": 1}),
+    "truncation_selection(50%, delay=1)": (
+        "truncation_selection",
+        {"truncation_percentage": 50, "delay_evaluation": 1},
+    ),
     "asha(min_resource=1)": ("asha", {"min_resource": 1}),
     "hyperband(min_resource=1)": ("hyperband", {"min_resource": 1}),
 }
@@ -35,11 +38,27 @@ def sweep(policy, X, y, plan, n_trials: int, seed: int) -> tuple[float, int, int
     """Returns (best completed metric, trial-steps run, failed trials, seconds)."""
     metric = get_metric("AUC_weighted")
     pruner = make_policy(policy[0], **policy[1]) if policy else None
-    planner = TrialPlanner(portfolio_subspaces(["HistGradientBoosting", "RandomForest"], get_problem("classification")), get_problem("classification"), True, seed, "random", pruner=pruner)
+    planner = TrialPlanner(
+        portfolio_subspaces(["HistGradientBoosting", "RandomForest"], get_problem("classification")),
+        get_problem("classification"),
+        True,
+        seed,
+        "random",
+        pruner=pruner,
+    )
     best, used, failed, started = float("-inf"), 0, 0, time.perf_counter()
     for i in range(n_trials):
         config = planner.ask(i)
-        result = run_trial(config, X, y, plan, get_problem("classification"), metric, seed, planner.reporter(i) or (lambda value, step: False))
+        result = run_trial(
+            config,
+            X,
+            y,
+            plan,
+            get_problem("classification"),
+            metric,
+            seed,
+            planner.reporter(i) or (lambda value, step: False),
+        )
         planner.tell(result)
         used += len(result.curve)
         failed += result.status == "failed"
@@ -66,7 +85,11 @@ def main() -> None:
         saved = 1 - used / baseline[1]
         gap = (baseline[0] - best) / abs(baseline[0])
         rows.append((name, saved, gap, best, seconds))
-        print(f"{name:<38} steps {used:4d}  saved {saved:6.1%}  best AUC {best:.4f}  gap {gap:+.3%}  failed {failed}  {seconds:6.1f} s", flush=True)
+        print(
+            f"{name:<38} steps {used:4d}  saved {saved:6.1%}  best AUC {best:.4f}  gap {gap:+.3%}  failed {failed}  "
+            f"{seconds:6.1f} s",
+            flush=True,
+        )
     meeting = [r for r in rows[1:] if r[1] >= 0.5 and r[2] <= 0.005]
     print(f"policies meeting the goal (>=50% saved, gap <= 0.5%): {len(meeting)} of {len(rows) - 1}")
 

@@ -48,7 +48,11 @@ def main() -> None:
             "target_column": "churn",
             "n_cross_validations": 3,
             "allowed_models": ["RandomForest", "HistGradientBoosting"],
-            "limits": {"iterations": 1000, "max_concurrent_iterations": 2, "experiment_timeout_hours": args.budget_s / 3600},
+            "limits": {
+                "iterations": 1000,
+                "max_concurrent_iterations": 2,
+                "experiment_timeout_hours": args.budget_s / 3600,
+            },
             "compute": {"n_workers": 2},
         }
     )
@@ -57,12 +61,20 @@ def main() -> None:
     flow_s = time.time() - started
     import mlflow
 
-    parent = mlflow.search_runs(experiment_names=[spec.name], filter_string="tags.`jido.run_name` LIKE 'automl-%'", output_format="list")[0]
+    parent = mlflow.search_runs(
+        experiment_names=[spec.name], filter_string="tags.`jido.run_name` LIKE 'automl-%'", output_format="list"
+    )[0]
     sweep_s = parent.data.metrics["sweep_end_s"]  # seconds from the flow run's start to the sweep's end
     stopped = sum(1 for row in result.leaderboard if "experiment_timeout_hours" in row["error"])
     print(f"{len(result.leaderboard)} trials ({stopped} stopped by the budget); budget {args.budget_s:.0f} s")
-    print(f"whole flow (data, sweep, refit, register, deployment): {flow_s:.1f} s = {100 * (flow_s / args.budget_s - 1):+.1f}% of the budget")
-    print(f"sweep ended {sweep_s:.1f} s after the experiment began: {100 * (sweep_s / args.budget_s - 1):+.1f}% of the budget")
+    print(
+        f"whole flow (data, sweep, refit, register, deployment): {flow_s:.1f} s = "
+        f"{100 * (flow_s / args.budget_s - 1):+.1f}% of the budget"
+    )
+    print(
+        f"sweep ended {sweep_s:.1f} s after the experiment began: {100 * (sweep_s / args.budget_s - 1):+.1f}% of the "
+        "budget"
+    )
 
 
 if __name__ == "__main__":

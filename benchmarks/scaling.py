@@ -26,7 +26,8 @@ from components.problems import get_problem
 
 
 def replay(address: str, configs: list, data, seed: int) -> float:
-    """Seconds to run ``configs`` as bare futures, each sent to the worker the last one freed (as jido places trials)."""
+    """Seconds to run ``configs`` as bare futures, each sent to the worker the last one freed (as jido places
+    trials)."""
     from distributed import Client, as_completed
 
     from components.evaluate.metrics import get_metric
@@ -40,7 +41,18 @@ def replay(address: str, configs: list, data, seed: int) -> float:
         futures, on, pending = as_completed(), {}, list(configs)
 
         def start(worker: str) -> None:
-            future = client.submit(run_trial, pending.pop(0), X, y, plan, get_problem("classification"), metric, seed, workers=[worker], pure=False)
+            future = client.submit(
+                run_trial,
+                pending.pop(0),
+                X,
+                y,
+                plan,
+                get_problem("classification"),
+                metric,
+                seed,
+                workers=[worker],
+                pure=False,
+            )
             on[future.key] = worker
             futures.add(future)
 
@@ -78,19 +90,41 @@ def main() -> None:
         time_jido_sweep(cluster.scheduler_address, data, "churn", ["HistGradientBoosting"], 2, 1, args.seed)
     per_minute, bare_per_minute, configs = {}, {}, None
     for n_workers in (1, 2):
-        with LocalCluster(n_workers=n_workers, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR) as cluster:
+        with LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+        ) as cluster:
             seconds, results = time_jido_sweep(
-                cluster.scheduler_address, data, "churn", ["RandomForest", "HistGradientBoosting"], args.trials, n_workers, args.seed
+                cluster.scheduler_address,
+                data,
+                "churn",
+                ["RandomForest", "HistGradientBoosting"],
+                args.trials,
+                n_workers,
+                args.seed,
             )
-        configs = configs or [TrialConfig(r.iteration, r.model_name, r.params) for r in sorted(results, key=lambda r: r.iteration)]
+        configs = configs or [
+            TrialConfig(r.iteration, r.model_name, r.params) for r in sorted(results, key=lambda r: r.iteration)
+        ]
         per_minute[n_workers] = args.trials / seconds * 60
-        print(f"{n_workers} worker(s): {args.trials} trials in {seconds:.1f} s = {per_minute[n_workers]:.1f} trials/min", flush=True)
+        print(
+            f"{n_workers} worker(s): {args.trials} trials in {seconds:.1f} s = {per_minute[n_workers]:.1f} trials/min",
+            flush=True,
+        )
     for n_workers in (1, 2):
-        with LocalCluster(n_workers=n_workers, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR) as cluster:
+        with LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+        ) as cluster:
             seconds = replay(cluster.scheduler_address, configs, data, args.seed)
         bare_per_minute[n_workers] = len(configs) / seconds * 60
-        print(f"bare futures, {n_workers} worker(s): the same {len(configs)} trials in {seconds:.1f} s = {bare_per_minute[n_workers]:.1f} trials/min", flush=True)
-    print(f"bare futures' speed-up from 1 to 2 workers (this machine's own): {bare_per_minute[2] / bare_per_minute[1]:.2f}x")
+        print(
+            f"bare futures, {n_workers} worker(s): the same {len(configs)} trials in {seconds:.1f} s = "
+            f"{bare_per_minute[n_workers]:.1f} trials/min",
+            flush=True,
+        )
+    print(
+        "bare futures' speed-up from 1 to 2 workers (this machine's own): "
+        f"{bare_per_minute[2] / bare_per_minute[1]:.2f}x"
+    )
     print(f"speed-up from 1 to 2 workers: {per_minute[2] / per_minute[1]:.2f}x")
 
 

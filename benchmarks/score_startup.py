@@ -33,8 +33,21 @@ def time_score(tree: Path, folder: str, output: str) -> float:
     env["PYTHONPATH"] = str(tree)
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "deployments.cli", "score", "models:/startup@champion", "--input", "small.parquet", "--output", output],
-        env=env, cwd=folder, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "deployments.cli",
+            "score",
+            "models:/startup@champion",
+            "--input",
+            "small.parquet",
+            "--output",
+            output,
+        ],
+        env=env,
+        cwd=folder,
+        capture_output=True,
+        text=True,
     )
     seconds = time.perf_counter() - started
     if done.returncode:
@@ -45,7 +58,9 @@ def time_score(tree: Path, folder: str, output: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--baseline-tree", type=Path, default=None, help="another jido checkout to time beside this one")
+    parser.add_argument(
+        "--baseline-tree", type=Path, default=None, help="another jido checkout to time beside this one"
+    )
     args = parser.parse_args()
     folder = scratch_environment("jido-score-startup-")
     generate(20_000, seed=0).to_csv(f"{folder}/train.csv", index=False)
@@ -53,7 +68,11 @@ def main() -> None:
     generate(100, seed=1).drop(columns="label").to_parquet(f"{folder}/small.parquet", index=False)
 
     this_tree = Path(__file__).resolve().parents[1]
-    trees = {"baseline": args.baseline_tree, "this checkout": this_tree} if args.baseline_tree else {"this checkout": this_tree}
+    trees = (
+        {"baseline": args.baseline_tree, "this checkout": this_tree}
+        if args.baseline_tree
+        else {"this checkout": this_tree}
+    )
     timings: dict[str, list[float]] = {name: [] for name in trees}
     for run in range(args.repeats):
         for name, tree in trees.items():

@@ -47,12 +47,20 @@ def generate(n_rows: int, seed: int):
     for name, n in CATEGORIES.items():
         columns[name] = np.char.add(f"{name}_", rng.integers(0, n, n_rows).astype(str))
     frame = pd.DataFrame(columns)
-    signal = frame["x0"] - 0.8 * frame["x1"] + 0.5 * frame["x2"] * frame["x3"] + (frame["plan"] == "plan_1") - 0.6 * (frame["region"] == "region_2")
+    signal = (
+        frame["x0"]
+        - 0.8 * frame["x1"]
+        + 0.5 * frame["x2"] * frame["x3"]
+        + (frame["plan"] == "plan_1")
+        - 0.6 * (frame["region"] == "region_2")
+    )
     frame["label"] = np.where(signal + rng.normal(scale=0.7, size=n_rows) > 0.2, "yes", "no")
     return frame
 
 
-def peak_rss_of(command: list[str], env: dict[str, str], cwd: str) -> tuple[float, float, float, subprocess.CompletedProcess]:
+def peak_rss_of(
+    command: list[str], env: dict[str, str], cwd: str
+) -> tuple[float, float, float, subprocess.CompletedProcess]:
     """Runs ``command``; returns its wall seconds, its peak resident memory and that of it with its child processes
     (Dask workers it started) together, in bytes, sampled every 50 ms."""
     import psutil
@@ -75,16 +83,26 @@ def peak_rss_of(command: list[str], env: dict[str, str], cwd: str) -> tuple[floa
             break
         time.sleep(0.05)
     stdout, stderr = process.communicate()
-    return time.perf_counter() - started, peak, peak_tree, subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    return (
+        time.perf_counter() - started,
+        peak,
+        peak_tree,
+        subprocess.CompletedProcess(command, process.returncode, stdout, stderr),
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--iterations", type=int, default=6, help="trials of the training experiment")
-    parser.add_argument("--workers", type=int, default=None, help="jido score --workers (default: jido chooses; 1 = one process)")
-    parser.add_argument("--also-one-process", action="store_true",
-                        help="with --workers N, also time `jido score --workers 1` first, on the same model and input")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="jido score --workers (default: jido chooses; 1 = one process)"
+    )
+    parser.add_argument(
+        "--also-one-process",
+        action="store_true",
+        help="with --workers N, also time `jido score --workers 1` first, on the same model and input",
+    )
     args = parser.parse_args()
     folder = scratch_environment("jido-score-throughput-")
 
@@ -97,15 +115,31 @@ def main() -> None:
 
     big = Path(folder) / "big.parquet"
     chunk = 500_000
-    with pq.ParquetWriter(big, pa.Schema.from_pandas(generate(10, seed=1).drop(columns="label"), preserve_index=False)) as writer:
+    with pq.ParquetWriter(
+        big, pa.Schema.from_pandas(generate(10, seed=1).drop(columns="label"), preserve_index=False)
+    ) as writer:
         for start in range(0, args.rows, chunk):
             part = generate(min(chunk, args.rows - start), seed=start + 1).drop(columns="label")
             writer.write_table(pa.Table.from_pandas(part, preserve_index=False), row_group_size=100_000)
-    print(f"input: {args.rows:,} rows x {N_NUMERIC + len(CATEGORIES)} columns, {big.stat().st_size / 2**20:.0f} MiB of Parquet", flush=True)
+    print(
+        f"input: {args.rows:,} rows x {N_NUMERIC + len(CATEGORIES)} columns, {big.stat().st_size / 2**20:.0f} MiB of "
+        "Parquet",
+        flush=True,
+    )
 
     runs = {}
     for workers in ([1] if args.also_one_process and args.workers != 1 else []) + [args.workers]:
-        command = [sys.executable, "-m", "deployments.cli", "score", "models:/throughput@champion", "--input", str(big), "--output", "scored.parquet"]
+        command = [
+            sys.executable,
+            "-m",
+            "deployments.cli",
+            "score",
+            "models:/throughput@champion",
+            "--input",
+            str(big),
+            "--output",
+            "scored.parquet",
+        ]
         command += ["--workers", str(workers)] if workers else []
         seconds, peak, peak_tree, scored = peak_rss_of(command, env, folder)
         if scored.returncode:
@@ -120,14 +154,19 @@ def main() -> None:
     from flows.score import score
 
     pq.write_table(pq.ParquetFile(big).read_row_group(0).slice(0, 100), Path(folder) / "small.parquet")
-    score("models:/throughput@champion", str(Path(folder) / "small.parquet"), str(Path(folder) / "small-scored.parquet"))
+    score(
+        "models:/throughput@champion", str(Path(folder) / "small.parquet"), str(Path(folder) / "small-scored.parquet")
+    )
     started = time.perf_counter()
     score("models:/throughput@champion", str(big), str(Path(folder) / "warm-scored.parquet"), workers=args.workers)
     warm_seconds = time.perf_counter() - started
 
     from components.registry.models import load_pipeline, resolve_model
 
-    pipeline = load_pipeline(resolve_model("models:/throughput@champion", os.environ["MLFLOW_TRACKING_URI"]), os.environ["MLFLOW_TRACKING_URI"])
+    pipeline = load_pipeline(
+        resolve_model("models:/throughput@champion", os.environ["MLFLOW_TRACKING_URI"]),
+        os.environ["MLFLOW_TRACKING_URI"],
+    )
     X = pq.read_table(big).to_pandas()
     started = time.perf_counter()
     pipeline.predict(X)
@@ -136,10 +175,16 @@ def main() -> None:
     raw_rate = args.rows / raw_seconds
     print(f"model: {type(pipeline[-1]).__name__}; this machine has {os.cpu_count()} cores")
     for workers, (seconds, peak, peak_tree) in runs.items():
-        print(f"jido score --workers {workers} (whole command): {seconds:.1f} s, {args.rows / seconds:,.0f} rows/s "
-              f"(ratio to raw {raw_seconds / seconds:.3f}), peak memory {peak / 2**30:.2f} GiB (with its Dask workers {peak_tree / 2**30:.2f} GiB)")
+        print(
+            f"jido score --workers {workers} (whole command): {seconds:.1f} s, {args.rows / seconds:,.0f} rows/s "
+            f"(ratio to raw {raw_seconds / seconds:.3f}), peak memory {peak / 2**30:.2f} GiB (with its Dask workers "
+            f"{peak_tree / 2**30:.2f} GiB)"
+        )
     jido_rate, warm_rate = args.rows / runs[args.workers or "auto"][0], args.rows / warm_seconds
-    print(f"jido-score flow in a warm process: {warm_seconds:.1f} s, {warm_rate:,.0f} rows/s (ratio to raw {warm_rate / raw_rate:.3f})")
+    print(
+        f"jido-score flow in a warm process: {warm_seconds:.1f} s, {warm_rate:,.0f} rows/s (ratio to raw "
+        f"{warm_rate / raw_rate:.3f})"
+    )
     print(f"raw pipeline.predict in memory: {raw_seconds:.1f} s, {raw_rate:,.0f} rows/s")
     print(f"ratio (whole command / raw) {jido_rate / raw_rate:.3f}")
 

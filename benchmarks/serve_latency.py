@@ -27,7 +27,8 @@ from benchmarks._harness import scratch_environment, train_with_cli
 
 
 def _library_class(estimator) -> str:
-    """The library's estimator class: not jido's label-coding wrapper, nor jido's subclasses of LightGBM's and CatBoost's."""
+    """The library's estimator class: not jido's label-coding wrapper, nor jido's subclasses of LightGBM's and
+    CatBoost's."""
     estimator = getattr(estimator, "estimator_", estimator)
     return next(c.__name__ for c in type(estimator).__mro__ if not c.__module__.startswith("components."))
 
@@ -67,12 +68,20 @@ def main() -> None:
     started = time.perf_counter()
     for row in rows[:500]:
         score_records(model.bundle, [row])
-    print(f"in process, one thread, one row (contract check + featurize + predict): {(time.perf_counter() - started) / 500 * 1000:.2f} ms", flush=True)
+    print(
+        "in process, one thread, one row (contract check + featurize + predict): "
+        f"{(time.perf_counter() - started) / 500 * 1000:.2f} ms",
+        flush=True,
+    )
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "deployments.cli", "serve", model_uri, "--port", str(port)], env=env, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "deployments.cli", "serve", model_uri, "--port", str(port)],
+        env=env,
+        start_new_session=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=url, timeout=30) as client:
@@ -83,7 +92,7 @@ def main() -> None:
                         break
                 except httpx.TransportError:
                     if time.time() > deadline or server.poll() is not None:
-                        raise SystemExit("jido serve did not answer")
+                        raise SystemExit("jido serve did not answer") from None
                     time.sleep(0.2)
             for row in rows[:100]:  # warm-up
                 client.post("/predict", json=[row])
@@ -98,7 +107,10 @@ def main() -> None:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     ms = np.asarray(latencies) * 1000
-    print(f"{args.requests} single-row requests over loopback: p50 {np.percentile(ms, 50):.2f} ms, p99 {np.percentile(ms, 99):.2f} ms, mean {ms.mean():.2f} ms")
+    print(
+        f"{args.requests} single-row requests over loopback: p50 {np.percentile(ms, 50):.2f} ms, p99 "
+        f"{np.percentile(ms, 99):.2f} ms, mean {ms.mean():.2f} ms"
+    )
     print(f"p50_ms {np.percentile(ms, 50):.2f}")
 
 

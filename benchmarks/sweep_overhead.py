@@ -39,8 +39,8 @@ def bare(client, data, metric, n_trials: int, seed: int) -> tuple[float, list]:
     """
     from distributed import as_completed
 
-    from components.search.sampler import TrialPlanner, portfolio_subspaces
     from components.experiment.trial import run_trial
+    from components.search.sampler import TrialPlanner, portfolio_subspaces
 
     problem = get_problem("classification")
     planner = TrialPlanner(portfolio_subspaces(["FixedTime"], problem), problem, True, seed, "random")
@@ -50,7 +50,9 @@ def bare(client, data, metric, n_trials: int, seed: int) -> tuple[float, list]:
     on: dict[str, str] = {}  # future key -> worker
 
     def start(iteration: int, worker: str) -> None:
-        future = client.submit(run_trial, planner.ask(iteration), X, y, plan, problem, metric, seed, workers=[worker], pure=False)
+        future = client.submit(
+            run_trial, planner.ask(iteration), X, y, plan, problem, metric, seed, workers=[worker], pure=False
+        )
         on[future.key] = worker
         futures.add(future)
 
@@ -81,23 +83,34 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--also-unlined", action="store_true", help="also time each pair's jido sweep without lining trials up")
+    parser.add_argument(
+        "--also-unlined", action="store_true", help="also time each pair's jido sweep without lining trials up"
+    )
     args = parser.parse_args()
     scratch_environment("jido-overhead-")
 
     from distributed import Client, LocalCluster
 
     from benchmarks.sleepy import RegisterFixedTime, register
-    from components.features.columns import profile_table
     from components.evaluate.metrics import get_metric
+    from components.features.columns import profile_table
     from tasks.types import ExperimentData
 
     register()
     rng = np.random.default_rng(args.seed)
     X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.choice(["x", "y", "z"], 300)})
     y = pd.Series(rng.choice(["no", "yes"], 300))
-    data = ExperimentData(X, y, get_problem("classification").plan_split(y, args.seed, validation_size=0.25), "bench", tuple(profile_table(X)))
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+    data = ExperimentData(
+        X,
+        y,
+        get_problem("classification").plan_split(y, args.seed, validation_size=0.25),
+        "bench",
+        tuple(profile_table(X)),
+    )
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR) as cluster,
+        Client(cluster) as client,
+    ):
         client.register_plugin(RegisterFixedTime())
         # Both sides warm first: the workers' imports, and Prefect's temporary API, whose start-up
         # (~5 s of CPU in a process of its own) otherwise overlaps the first timed sweep.
@@ -106,9 +119,19 @@ def main() -> None:
         ratios, unlined, invalid = [], [], []
         for repeat in range(args.repeats):
             bare_s, bare_results = bare(client, data, get_metric("AUC_weighted"), args.trials, args.seed)
-            jido_s, jido_results = time_jido_sweep(cluster.scheduler_address, data, "y", ["FixedTime"], args.trials, 2, args.seed)
-            line = f"pair {repeat + 1}: {args.trials} trials of ~50 ms on 2 workers (ideal {args.trials * 0.05 / 2:.1f} s): bare {bare_s:.2f} s, jido {jido_s:.2f} s"
-            why = [w for w in (incomplete("bare", bare_results, args.trials), incomplete("jido", jido_results, args.trials)) if w]
+            jido_s, jido_results = time_jido_sweep(
+                cluster.scheduler_address, data, "y", ["FixedTime"], args.trials, 2, args.seed
+            )
+            line = (
+                f"pair {repeat + 1}: {args.trials} trials of ~50 ms on 2 workers "
+                f"(ideal {args.trials * 0.05 / 2:.1f} s): "
+                f"bare {bare_s:.2f} s, jido {jido_s:.2f} s"
+            )
+            why = [
+                w
+                for w in (incomplete("bare", bare_results, args.trials), incomplete("jido", jido_results, args.trials))
+                if w
+            ]
             if args.also_unlined:
                 unlined_s, unlined_results = time_unlined(cluster.scheduler_address, data, args.trials, args.seed)
                 why += [w for w in [incomplete("jido without lining up", unlined_results, args.trials)] if w]
@@ -131,7 +154,8 @@ def main() -> None:
 
 
 def time_unlined(address: str, data, n_trials: int, seed: int) -> tuple[float, list]:
-    """jido's sweep with lining up switched off (see tasks.sweep.lining.lines_up), for what it saves measured side by side."""
+    """jido's sweep with lining up switched off (see tasks.sweep.lining.lines_up), for what it saves measured side by
+    side."""
     import tasks.sweep.lining
 
     saved = tasks.sweep.lining.LINE_UP_BELOW_S

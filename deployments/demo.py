@@ -32,7 +32,12 @@ def write_demo_inputs(workdir: Path) -> Path:
         "target_column": "churn",
         "primary_metric": "AUC_weighted",
         "validation_size": 0.2,
-        "limits": {"iterations": 16, "max_concurrent_iterations": 2, "iteration_timeout_minutes": 2, "experiment_timeout_hours": 0.1},
+        "limits": {
+            "iterations": 16,
+            "max_concurrent_iterations": 2,
+            "iteration_timeout_minutes": 2,
+            "experiment_timeout_hours": 0.1,
+        },
         "scoring": {"schedule": "0 3 * * *", "input": "incoming.csv", "output": "scored.csv"},
     }
     path = workdir / "churn.yaml"
@@ -50,8 +55,13 @@ def run_demo(workdir: str | Path) -> int:
     spec = load_spec(write_demo_inputs(Path(workdir)))
     result = train(spec)
     summary = score(result.champion_uri, spec.scoring.input, spec.scoring.output)
-    print(f"registered {result.registered_uri}; scoring deployment {result.scoring_deployment} ({spec.scoring.schedule})")
+    print(
+        f"registered {result.registered_uri}; scoring deployment {result.scoring_deployment} ({spec.scoring.schedule})"
+    )
     print(f"scored {summary.n_rows} new customers -> {summary.output_path}")
     print(f"demo finished in {time.perf_counter() - started:.0f} s")
-    print(f"champion {result.champion_uri} (version {result.champion_version}) {result.metric_name}={result.champion_metric:.4f}")
+    print(
+        f"champion {result.champion_uri} (version {result.champion_version}) "
+        f"{result.metric_name}={result.champion_metric:.4f}"
+    )
     return 0

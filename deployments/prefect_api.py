@@ -1,4 +1,5 @@
-"""Prefect's temporary API, started by jido at the top of a command, so the command's imports and the API's start-up overlap.
+"""Prefect's temporary API, started by jido at the top of a command, so the command's imports and the API's start-up
+overlap.
 
 Without ``PREFECT_API_URL``, Prefect starts a temporary API server in a
 subprocess the first time a flow needs it, and waits for it there: about 7 s
@@ -28,8 +29,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Callable
 
 # uvicorn's exit status when its port was taken meanwhile: another port is tried.
 _PORT_TAKEN = 3
@@ -61,7 +62,9 @@ class TemporaryAPI:
         self._spawn()
         atexit.register(self.stop)
         # No UI is served: an empty UI URL keeps Prefect from logging links to it.
-        self._settings: AbstractContextManager | None = temporary_settings(updates={PREFECT_API_URL: self.api_url, PREFECT_UI_URL: ""})
+        self._settings: AbstractContextManager | None = temporary_settings(
+            updates={PREFECT_API_URL: self.api_url, PREFECT_UI_URL: ""}
+        )
         self._settings.__enter__()
 
     @property
@@ -75,20 +78,34 @@ class TemporaryAPI:
 
         ensure_logging_setup()  # as the flow would, so the line below shows
         self.port = _free_port()
-        get_logger("jido").info("starting Prefect's temporary API on %s for this command (set PREFECT_API_URL to use a running server)", self.api_url)
+        get_logger("jido").info(
+            "starting Prefect's temporary API on %s for this command (set PREFECT_API_URL to use a running server)",
+            self.api_url,
+        )
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn",
-                "--app-dir", str(prefect.__module_path__.parent),
-                "--factory", "prefect.server.api.server:create_app",
-                "--host", "127.0.0.1", "--port", str(self.port),
-                "--log-level", "error", "--lifespan", "on",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                str(prefect.__module_path__.parent),
+                "--factory",
+                "prefect.server.api.server:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "error",
+                "--lifespan",
+                "on",
             ],
             env=self._environment,
         )
 
     def wait(self) -> None:
-        """Returns once the API answers; on failure stops it and gives the settings back (the flow then starts Prefect's own)."""
+        """Returns once the API answers; on failure stops it and gives the settings back (the flow then starts Prefect's
+        own)."""
         import httpx
         from prefect.logging import get_logger
         from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
@@ -112,7 +129,9 @@ class TemporaryAPI:
                 except httpx.TransportError:
                     pass
                 time.sleep(0.1)
-        get_logger("jido").warning("Prefect's temporary API on %s did not start; the flow tries Prefect's own", self.api_url)
+        get_logger("jido").warning(
+            "Prefect's temporary API on %s did not start; the flow tries Prefect's own", self.api_url
+        )
         self.stop()
         self._settings.__exit__(None, None, None)
         self._settings = None

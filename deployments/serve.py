@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 # FastAPI reads the route handlers' annotations at run time, so they must be importable names here (this module is
 # imported only by `jido serve`, so `jido --help` stays light).
-
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -34,7 +33,6 @@ from components.errors import InputProblems
 from components.registry.models import ModelRef
 from components.scoring.bundle import ModelBundle
 from components.scoring.online import MAX_REQUEST_ROWS, score_records
-
 
 # Requests of up to this many rows are scored on the event loop: handing them to a worker thread cost ~10 ms
 # per request here (the two threads trade the GIL), twice the scoring itself.
@@ -77,7 +75,12 @@ def _rows(payload: object) -> object:
         for key in ("rows", "dataframe_records"):
             if key in payload:
                 return payload[key]
-        raise InputProblems([f"the body is an object without 'rows'; send {{\"rows\": [{{column: value}}, ...]}} or a list of rows (keys given: {', '.join(map(str, payload)) or 'none'})"])
+        raise InputProblems(
+            [
+                f"the body is an object without 'rows'; send {{\"rows\": [{{column: value}}, ...]}} or a list of "
+                f"rows (keys given: {', '.join(map(str, payload)) or 'none'})"
+            ]
+        )
     return payload
 
 
@@ -87,7 +90,9 @@ def build_app(model: ServedModel):
     served = {"model_name": model.ref.name, "model_version": model.ref.version, "model_uri": model.ref.uri}
 
     def answer(status: int, content: dict) -> Response:
-        return Response(orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status, media_type="application/json")
+        return Response(
+            orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status, media_type="application/json"
+        )
 
     async def predict(request: Request) -> Response:
         try:
@@ -97,11 +102,15 @@ def build_app(model: ServedModel):
         rows = None
         try:
             rows = _rows(payload)
-            if isinstance(rows, list) and len(rows) > INLINE_ROWS:  # off the event loop, so /health answers while it scores
+            if (
+                isinstance(rows, list) and len(rows) > INLINE_ROWS
+            ):  # off the event loop, so /health answers while it scores
                 predictions = await run_in_threadpool(score_records, model.bundle, rows)
             else:
                 predictions = score_records(model.bundle, rows)
-        except InputProblems as problems:  # records_frame refuses too many rows before any work: that is 413, the rest 422
+        except (
+            InputProblems
+        ) as problems:  # records_frame refuses too many rows before any work: that is 413, the rest 422
             too_many = isinstance(rows, list) and len(rows) > MAX_REQUEST_ROWS
             return answer(413 if too_many else 422, {"problems": problems.problems})
         return answer(200, {**served, "predictions": predictions})
@@ -154,9 +163,15 @@ def serve(model_uri: str, tracking_uri: str, host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as error:
-            raise JidoError(f"cannot listen on {host}:{port} ({error.strerror}); pick another --port or --host") from None
+            raise JidoError(
+                f"cannot listen on {host}:{port} ({error.strerror}); pick another --port or --host"
+            ) from None
     model = load_served_model(model_uri, tracking_uri)
     app = build_app(model)
     one_thread_per_request()
-    print(f"serving {model.ref.uri} ({model.ref.name} version {model.ref.version}) on http://{host}:{port}: POST /predict, GET /health", flush=True)
+    print(
+        f"serving {model.ref.uri} ({model.ref.name} version {model.ref.version}) on http://{host}:{port}: POST "
+        "/predict, GET /health",
+        flush=True,
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

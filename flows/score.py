@@ -11,7 +11,12 @@ from tasks.score import score_file
 
 @flow(name="jido-score", log_prints=False)
 def score(
-    model_uri: str, input: str, output: str, max_rejected_fraction: float = 0.1, workers: int | None = None, address: str | None = None
+    model_uri: str,
+    input: str,
+    output: str,
+    max_rejected_fraction: float = 0.1,
+    workers: int | None = None,
+    address: str | None = None,
 ) -> ScoreSummary:
     """Scores CSV or Parquet input with a registered model, batch by batch, checked against the model's data contract.
 

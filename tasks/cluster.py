@@ -13,12 +13,11 @@ import math
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from components.errors import JidoError
 from components.spec import Compute
-
 
 # CPU workers see no GPU: a trial uses a GPU only when it holds one.
 _CPU_WORKER_ENV = {"CUDA_VISIBLE_DEVICES": ""}
@@ -34,7 +33,10 @@ _CPU_WORKER_ENV = {"CUDA_VISIBLE_DEVICES": ""}
 #   nanny closed, the cluster lost the worker, and the sweep waited 300 s for a worker that
 #   never came. With the nannies in this process there is no lost job to clean up, so the
 #   timer is put off.
-NANNY_CLUSTER_SETTINGS = {"distributed.scheduler.allowed-failures": 0, "distributed.deploy.lost-worker-timeout": "3650 days"}
+NANNY_CLUSTER_SETTINGS = {
+    "distributed.scheduler.allowed-failures": 0,
+    "distributed.deploy.lost-worker-timeout": "3650 days",
+}
 
 
 def spawn_environment(n_workers: int) -> dict[str, str]:
@@ -66,8 +68,9 @@ def _environment(values: dict[str, str | None]) -> Iterator[None]:
 @contextmanager
 def compute_client(
     compute: Compute, n_workers: int, gpus_per_trial: float = 0, address_setting: str = "compute.address"
-) -> Iterator["distributed.Client"]:  # noqa: F821
-    """A client of the scheduler at ``compute.address``, of a ``compute.cluster_class`` cluster, or of a LocalCluster of ``n_workers``.
+) -> Iterator[distributed.Client]:  # noqa: F821
+    """A client of the scheduler at ``compute.address``, of a ``compute.cluster_class`` cluster, or of a LocalCluster of
+    ``n_workers``.
 
     A local cluster adds workers that own GPUs when ``gpus_per_trial`` is set and the machine has GPUs.
     ``address_setting`` names, in the error for an unreachable scheduler, the setting the user gave the address in.
@@ -79,7 +82,9 @@ def compute_client(
         try:
             client = Client(compute.address, timeout="20s")
         except (OSError, TimeoutError) as error:
-            raise JidoError(f"{address_setting}: cannot reach the Dask scheduler at {compute.address}: {error}") from None
+            raise JidoError(
+                f"{address_setting}: cannot reach the Dask scheduler at {compute.address}: {error}"
+            ) from None
         with client:
             yield client
         return
@@ -109,7 +114,12 @@ def compute_client(
             )
         else:
             cluster = LocalCluster(
-                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR, env=_CPU_WORKER_ENV
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=logging.ERROR,
+                env=_CPU_WORKER_ENV,
             )
         with cluster:
             try:
@@ -140,7 +150,13 @@ async def _end_workers(cluster) -> None:
     level = nanny_log.level
     nanny_log.setLevel(logging.ERROR)
     try:
-        await asyncio.gather(*(worker.close(timeout=0.5, reason="jido-work-done") for worker in cluster.workers.values() if isinstance(worker, Nanny)))
+        await asyncio.gather(
+            *(
+                worker.close(timeout=0.5, reason="jido-work-done")
+                for worker in cluster.workers.values()
+                if isinstance(worker, Nanny)
+            )
+        )
     finally:
         nanny_log.setLevel(level)
 
@@ -152,9 +168,13 @@ def threads_on_this_machine(client) -> int:
     import psutil
     from distributed.comm import get_address_host
 
-    here = {"localhost", socket.gethostname()} | {address.address for addresses in psutil.net_if_addrs().values() for address in addresses}
+    here = {"localhost", socket.gethostname()} | {
+        address.address for addresses in psutil.net_if_addrs().values() for address in addresses
+    }
     return sum(
-        n for worker, n in client.nthreads().items() if (host := get_address_host(worker)) in here or host.startswith("127.")
+        n
+        for worker, n in client.nthreads().items()
+        if (host := get_address_host(worker)) in here or host.startswith("127.")
     )
 
 
@@ -166,10 +186,16 @@ def visible_gpus() -> list[str]:
     if nvidia_smi is None:
         return []
     try:
-        listed = subprocess.run([nvidia_smi, "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True, timeout=20)
+        listed = subprocess.run(
+            [nvidia_smi, "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True, timeout=20
+        )
     except (OSError, subprocess.SubprocessError):
         return []
-    return [line.strip() for line in listed.stdout.splitlines() if line.strip().isdigit()] if listed.returncode == 0 else []
+    return (
+        [line.strip() for line in listed.stdout.splitlines() if line.strip().isdigit()]
+        if listed.returncode == 0
+        else []
+    )
 
 
 def local_workers(n_cpu_workers: int, gpu_ids: list[str], gpus_per_trial: float) -> dict[str, dict]:
@@ -182,7 +208,7 @@ def local_workers(n_cpu_workers: int, gpu_ids: list[str], gpus_per_trial: float)
     from distributed import Nanny
 
     per_worker = max(1, math.ceil(gpus_per_trial))
-    groups = [gpu_ids[i:i + per_worker] for i in range(0, len(gpu_ids) - per_worker + 1, per_worker)]
+    groups = [gpu_ids[i : i + per_worker] for i in range(0, len(gpu_ids) - per_worker + 1, per_worker)]
     workers = {
         f"cpu-{i}": {"cls": Nanny, "options": {"nthreads": 1, "silence_logs": logging.ERROR, "env": _CPU_WORKER_ENV}}
         for i in range(n_cpu_workers)

@@ -12,21 +12,30 @@ from prefect.cache_policies import NO_CACHE
 from components.evaluate.metrics import TIE, get_metric
 from components.experiment.budget import ExperimentBudget, refit_estimate
 from components.experiment.results import TrialResult
-from components.experiment.selection import MIN_TIED, best_calibrated, fold_segments, greedy_selection, tied_vote, tied_with
+from components.experiment.selection import (
+    MIN_TIED,
+    best_calibrated,
+    fold_segments,
+    greedy_selection,
+    tied_vote,
+    tied_with,
+)
 from components.experiment.trial import build_pipeline
 from components.experiment.voting import ENSEMBLE_NAME, ensemble_pipeline
 from components.spec import ExperimentSpec
 from tasks.settings import task_logger
 from tasks.types import ExperimentData, SweepOutcome
 
-
 # Selections run again, each without the costliest member of the last, before giving up on an ensemble.
 _MAX_RESELECTIONS = 3
 
 
 @task(name="select-ensemble", cache_policy=NO_CACHE)
-def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, budget: ExperimentBudget) -> SweepOutcome:
-    """Breaks a tie for the best trial, then chooses a weighted vote of trials on their validation predictions (Caruana's greedy selection).
+def select_ensemble(
+    spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, budget: ExperimentBudget
+) -> SweepOutcome:
+    """Breaks a tie for the best trial, then chooses a weighted vote of trials on their validation predictions
+    (Caruana's greedy selection).
 
     Of the trials that tie the best on the primary metric, the one with the
     lowest log loss on the validation rows becomes the best single pipeline.
@@ -54,12 +63,20 @@ def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutc
         # On easy data many trials reach an AUC of 1.0; the first to get there is not the best of them.
         # (Not when the best is a deep model kept as trained: switching would cost its whole training again.)
         best = board.best()
-        calibrated, its_value, best_value = best_calibrated(best, board.results, sweep.predictions, y_valid, problem, metric, classes)
+        calibrated, its_value, best_value = best_calibrated(
+            best, board.results, sweep.predictions, y_valid, problem, metric, classes
+        )
         if calibrated is not best:
             board.prefer(calibrated)
             logger.info(
-                "trial %d (%s) ties trial %d on %s and is better calibrated (log loss %.4f against %.4f): it is the best single pipeline",
-                calibrated.iteration, calibrated.model_name, best.iteration, metric.name, -its_value, -best_value,
+                "trial %d (%s) ties trial %d on %s and is better calibrated (log loss %.4f against %.4f): it is the "
+                "best single pipeline",
+                calibrated.iteration,
+                calibrated.model_name,
+                best.iteration,
+                metric.name,
+                -its_value,
+                -best_value,
             )
     if not (spec.enable_voting_ensemble and problem.ensembles):
         return sweep
@@ -71,11 +88,17 @@ def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutc
     n_tied = len(tied_with(best, board.results, sweep.predictions))
     vote = _affordable_vote(spec, data, sweep, budget, y_valid, classes) if n_tied >= MIN_TIED else None
     choice = _affordable_selection(spec, data, sweep, budget, by_iteration, y_valid, classes)
-    greedy_wins = vote is not None and choice is not None and metric.is_better(choice.metric, vote.metric) and abs(choice.metric - vote.metric) > TIE
+    greedy_wins = (
+        vote is not None
+        and choice is not None
+        and metric.is_better(choice.metric, vote.metric)
+        and abs(choice.metric - vote.metric) > TIE
+    )
     if vote is not None and not greedy_wins:
         choice = vote
         how = (
-            f"{n_tied} trials tie trial {best.iteration} on {metric.name} ({best.metric:.4f}); validation cannot tell them apart, "
+            f"{n_tied} trials tie trial {best.iteration} on {metric.name} ({best.metric:.4f}); validation cannot "
+            "tell them apart, "
             f"so {len(vote.weights)} of them vote with equal weights"
         )
     elif choice is None:
@@ -83,28 +106,59 @@ def select_ensemble(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutc
     else:
         # Tied on the primary metric (an AUC of 1.0 on easy data), the better calibrated wins.
         tied = abs(choice.metric - best.metric) <= TIE
-        best_tiebreak = problem.tiebreak(metric, y_valid, sweep.predictions[best.iteration], classes) if best.iteration in sweep.predictions else math.inf
+        best_tiebreak = (
+            problem.tiebreak(metric, y_valid, sweep.predictions[best.iteration], classes)
+            if best.iteration in sweep.predictions
+            else math.inf
+        )
         wins = metric.is_better(choice.metric, best.metric) or (tied and choice.tiebreak > best_tiebreak + TIE)
         weights = ", ".join(f"#{i} {w:.2f}" for i, w in choice.weights.items())
         if len(choice.weights) < 2 or not wins:
-            logger.info("no voting ensemble: the best selection (%s: %s=%.4f) does not beat trial %d (%.4f)", weights, metric.name, choice.metric, best.iteration, best.metric)
+            logger.info(
+                "no voting ensemble: the best selection (%s: %s=%.4f) does not beat trial %d (%.4f)",
+                weights,
+                metric.name,
+                choice.metric,
+                best.iteration,
+                best.metric,
+            )
             return sweep
-        how = f"ties trial {best.iteration} and is better calibrated (log loss {-choice.tiebreak:.4f} against {-best_tiebreak:.4f})" if tied else f"beats trial {best.iteration} ({best.metric:.4f})"
+        how = (
+            f"ties trial {best.iteration} and is better calibrated (log loss {-choice.tiebreak:.4f} against "
+            f"{-best_tiebreak:.4f})"
+            if tied
+            else f"beats trial {best.iteration} ({best.metric:.4f})"
+        )
     weights = ", ".join(f"#{i} {w:.2f}" for i, w in choice.weights.items())
-    members = [build_pipeline(by_iteration[i].model_name, problem, by_iteration[i].params, spec.seed) for i in choice.weights]
+    members = [
+        build_pipeline(by_iteration[i].model_name, problem, by_iteration[i].params, spec.seed) for i in choice.weights
+    ]
     columns = [p.name for p in data.profiles if p.kind != "dropped"]
     pipeline = ensemble_pipeline(members, list(choice.weights.values()), spec.task, columns)
-    params = {"weights": {str(i): w for i, w in choice.weights.items()}, "members": {str(i): by_iteration[i].model_name for i in choice.weights}}
+    params = {
+        "weights": {str(i): w for i, w in choice.weights.items()},
+        "members": {str(i): by_iteration[i].model_name for i in choice.weights},
+    }
     result = TrialResult(
-        max(by_iteration) + 1, ENSEMBLE_NAME, params, "completed", choice.metric, time.perf_counter() - started, None, choice.fold_metrics
+        max(by_iteration) + 1,
+        ENSEMBLE_NAME,
+        params,
+        "completed",
+        choice.metric,
+        time.perf_counter() - started,
+        None,
+        choice.fold_metrics,
     )
     board.add(result, wins_tie=True)
     logger.info("voting ensemble of %s: %s=%.4f %s", weights, metric.name, choice.metric, how)
     return replace(sweep, ensemble=pipeline)
 
 
-def _affordable_vote(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, budget: ExperimentBudget, y_valid, classes):
-    """The equal vote of the trials tied for the best (``tied_vote``) whose refits fit together in what is left of experiment_timeout_hours.
+def _affordable_vote(
+    spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, budget: ExperimentBudget, y_valid, classes
+):
+    """The equal vote of the trials tied for the best (``tied_vote``) whose refits fit together in what is left of
+    experiment_timeout_hours.
 
     Under a budget the tied trials join the cheapest refit first, as long as
     the sum of their refits fits. Returns None when fewer than ``MIN_TIED`` do.
@@ -124,14 +178,25 @@ def _affordable_vote(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOut
                 break
             chosen.append(i)
         if len(chosen) < len(tied):
-            task_logger().info("%d of the %d tied trials can be refitted in the %.0f s left for refitting", len(chosen), len(tied), max(0.0, allowance))
+            task_logger().info(
+                "%d of the %d tied trials can be refitted in the %.0f s left for refitting",
+                len(chosen),
+                len(tied),
+                max(0.0, allowance),
+            )
         kept = {i: kept[i] for i in chosen}
     segments = fold_segments(data.plan.fold_sizes())
     return tied_vote(best, board.results, kept, y_valid, segments, spec.problem(), metric, classes)
 
 
 def _affordable_selection(
-    spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, budget: ExperimentBudget, by_iteration: dict[int, TrialResult], y_valid, classes
+    spec: ExperimentSpec,
+    data: ExperimentData,
+    sweep: SweepOutcome,
+    budget: ExperimentBudget,
+    by_iteration: dict[int, TrialResult],
+    y_valid,
+    classes,
 ):
     """Greedy selection among the trials whose refit fits in what is left of experiment_timeout_hours.
 
@@ -158,17 +223,24 @@ def _affordable_selection(
     for _ in range(_MAX_RESELECTIONS + 1):
         if len(candidates) < 2:
             break
-        choice = greedy_selection(candidates, y_valid, segments, spec.problem(), metric, classes, spec.ensemble_iterations)
+        choice = greedy_selection(
+            candidates, y_valid, segments, spec.problem(), metric, classes, spec.ensemble_iterations
+        )
         costs = {i: refit_estimate(by_iteration[i], n_folds) for i in choice.weights}
         if allowance is None or sum(costs.values()) <= allowance or len(costs) < 2:
             if left_out:
                 logger.info(
-                    "left trial(s) %s out of ensemble selection: refitting them would not fit in the %.0f s left for refitting",
-                    ", ".join(map(str, left_out)), allowance,
+                    "left trial(s) %s out of ensemble selection: refitting them would not fit in the %.0f s left for "
+                    "refitting",
+                    ", ".join(map(str, left_out)),
+                    allowance,
                 )
             return choice
         costliest = max(costs, key=costs.get)
         del candidates[costliest]
         left_out.append(costliest)
-    logger.info("no voting ensemble: no selection of two or more trials could be refitted in the %.0f s left for refitting", allowance)
+    logger.info(
+        "no voting ensemble: no selection of two or more trials could be refitted in the %.0f s left for refitting",
+        allowance,
+    )
     return None

@@ -1,4 +1,5 @@
-"""Explain the registered model: feature importance in the user's column names, kept with the version and shown in Prefect."""
+"""Explain the registered model: feature importance in the user's column names, kept with the version and shown in
+Prefect."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from tasks.types import ExperimentData, RegisterOutcome
 
 
 @task(name="explain-model", cache_policy=NO_CACHE)
-def explain_model(spec: ExperimentSpec, data: ExperimentData, outcome: RegisterOutcome, budget: ExperimentBudget) -> None:
+def explain_model(
+    spec: ExperimentSpec, data: ExperimentData, outcome: RegisterOutcome, budget: ExperimentBudget
+) -> None:
     """Permutation importance of the version this run registered, overall and per class, in the time the budget leaves.
 
     Measured on a sample of the training rows (the refitted model has seen
@@ -32,11 +35,20 @@ def explain_model(spec: ExperimentSpec, data: ExperimentData, outcome: RegisterO
     ref = outcome.registered
     metric = get_metric(outcome.metric_name)
     explanation = explain_pipeline(
-        outcome.pipeline, data.X, data.y, problem, metric, required_columns(outcome.pipeline), "training rows", seed=spec.seed,
+        outcome.pipeline,
+        data.X,
+        data.y,
+        problem,
+        metric,
+        required_columns(outcome.pipeline),
+        "training rows",
+        seed=spec.seed,
         time_budget_s=budget.explanation_time(),
     )
     if explanation.n_repeats < EXPLAIN_REPEATS or explanation.n_rows < min(EXPLAIN_ROWS, len(data.X)):
-        logger.info("explanation cut to %d rows x %d shuffles to fit the time left", explanation.n_rows, explanation.n_repeats)
+        logger.info(
+            "explanation cut to %d rows x %d shuffles to fit the time left", explanation.n_rows, explanation.n_repeats
+        )
     title = f"{ref.name} version {ref.version}: feature importance"
     log_explanation(explanation.to_json(), importance_chart(explanation, title), ref, tracking_uri())
     create_markdown_artifact(explanation.markdown(title), key=artifact_key(spec.name, "explanation"), description=title)

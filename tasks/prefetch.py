@@ -1,4 +1,5 @@
-"""A registered pipeline loaded ahead of the flow that scores with it, on a thread of this process (for ``jido score``)."""
+"""A registered pipeline loaded ahead of the flow that scores with it, on a thread of this process (for ``jido
+score``)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def prefetch_pipeline(model_uri: str, tracking_uri: str) -> None:
     takes about as long: loading meanwhile overlaps the two
     (benchmarks/score_startup.py). An error is left for the flow's own load to report.
     """
+
     def load():
         ref = resolve_model(model_uri, tracking_uri)
         return ref, load_pipeline(ref, tracking_uri)
@@ -30,7 +32,8 @@ def prefetch_pipeline(model_uri: str, tracking_uri: str) -> None:
 
 
 def take_prefetched(ref: ModelRef, tracking_uri: str):
-    """The pipeline ``prefetch_pipeline`` loaded, when it loaded this very version; else None (the alias moved, or it failed)."""
+    """The pipeline ``prefetch_pipeline`` loaded, when it loaded this very version; else None (the alias moved, or it
+    failed)."""
     with _LOCK:
         ahead = _PREFETCHED.pop(tracking_uri, None)
     if ahead is None:

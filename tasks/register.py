@@ -6,9 +6,9 @@ import importlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from typing import Iterator
 
 import numpy as np
 from joblib import parallel_config
@@ -22,7 +22,15 @@ from components.experiment.trial import build_pipeline, evaluate_pipeline
 from components.experiment.voting import ENSEMBLE_NAME
 from components.models import get_family
 from components.registry.artifacts import log_contract
-from components.registry.models import CHAMPION_ALIAS, TASK_TAG, champion, champion_uri, load_pipeline, log_and_register, set_champion
+from components.registry.models import (
+    CHAMPION_ALIAS,
+    TASK_TAG,
+    champion,
+    champion_uri,
+    load_pipeline,
+    log_and_register,
+    set_champion,
+)
 from components.registry.skops import import_skops
 from components.spec import ExperimentSpec
 from components.threads import in_background
@@ -35,12 +43,14 @@ _REGISTRATION_MODULES = ("great_expectations", "great_expectations.expectations"
 
 
 def preload_registration_modules() -> Future:
-    """Imports what registration needs on a daemon thread, so a sweep under a time budget spends those seconds, not the time after it.
+    """Imports what registration needs on a daemon thread, so a sweep under a time budget spends those seconds, not the
+    time after it.
 
     They took a third of the time from the sweep's end to the run's under a 60 s
     budget (benchmarks/experiment_timeout.py). Python's import lock makes
     registration wait for an import still in progress rather than start it again.
     """
+
     def preload() -> None:
         import_skops()
         for name in _REGISTRATION_MODULES:
@@ -51,7 +61,8 @@ def preload_registration_modules() -> Future:
 
 @contextmanager
 def _every_core() -> Iterator[None]:
-    """The refit runs alone: OpenMP and BLAS on every core whatever Dask's nanny set, and forests' trees built by a job per core.
+    """The refit runs alone: OpenMP and BLAS on every core whatever Dask's nanny set, and forests' trees built by a job
+    per core.
 
     On the demo's churn table, two 350-tree RandomForest members took 21 s and 23 s to refit on one core.
     """
@@ -70,7 +81,9 @@ def _torch_on_every_core() -> None:
 
 
 @task(name="register-champion", cache_policy=NO_CACHE)
-def register_champion(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, parent_run_id: str, budget: ExperimentBudget) -> RegisterOutcome:
+def register_champion(
+    spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, parent_run_id: str, budget: ExperimentBudget
+) -> RegisterOutcome:
     """Refits the best trial's pipeline on all rows and registers it under the experiment's name.
 
     A deep model validated on a holdout is registered as its trial trained it
@@ -95,24 +108,52 @@ def register_champion(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOu
         with _every_core():
             pipeline, trained_on = sweep.ensemble.fit(data.X, data.y), "all rows"
         logger.info(
-            "registering the voting ensemble of trials %s, each refitted on all rows (%.1f s)", ", ".join(best.params["weights"]), time.perf_counter() - started
+            "registering the voting ensemble of trials %s, each refitted on all rows (%.1f s)",
+            ", ".join(best.params["weights"]),
+            time.perf_counter() - started,
         )
     elif sweep.trained_best is not None:
-        pipeline, trained_on = sweep.trained_best, f"{len(data.plan.folds[0][0])} of {len(data.X)} rows (the holdout's training rows)"
-        logger.info("registering %s as its trial trained it, on %s (a refit would repeat its whole training)", best.model_name, trained_on)
+        pipeline, trained_on = (
+            sweep.trained_best,
+            f"{len(data.plan.folds[0][0])} of {len(data.X)} rows (the holdout's training rows)",
+        )
+        logger.info(
+            "registering %s as its trial trained it, on %s (a refit would repeat its whole training)",
+            best.model_name,
+            trained_on,
+        )
     else:
         with _every_core():
-            pipeline, trained_on = build_pipeline(best.model_name, problem, best.params, spec.seed).fit(data.X, data.y), "all rows"
-        logger.info("registering trial %d (%s), refitted on all rows (%.1f s)", best.iteration, best.model_name, time.perf_counter() - started)
+            pipeline, trained_on = (
+                build_pipeline(best.model_name, problem, best.params, spec.seed).fit(data.X, data.y),
+                "all rows",
+            )
+        logger.info(
+            "registering trial %d (%s), refitted on all rows (%.1f s)",
+            best.iteration,
+            best.model_name,
+            time.perf_counter() - started,
+        )
 
     incumbent = champion(spec.name, uri)
     incumbent_metric: float | None = None
     if incumbent is not None:
         try:
-            incumbent_metric = float(np.mean(evaluate_pipeline(load_pipeline(incumbent, uri), data.X, data.y, data.plan, problem, metric)))
-            logger.info("current champion %s scores %s=%.4f on this experiment's validation rows", incumbent.uri, metric.name, incumbent_metric)
+            incumbent_metric = float(
+                np.mean(evaluate_pipeline(load_pipeline(incumbent, uri), data.X, data.y, data.plan, problem, metric))
+            )
+            logger.info(
+                "current champion %s scores %s=%.4f on this experiment's validation rows",
+                incumbent.uri,
+                metric.name,
+                incumbent_metric,
+            )
         except Exception as error:  # the old champion cannot learn this data (other columns): it cannot compete
-            logger.warning("current champion %s cannot be evaluated on this data (%s); the new model takes its place", incumbent.uri, error)
+            logger.warning(
+                "current champion %s cannot be evaluated on this data (%s); the new model takes its place",
+                incumbent.uri,
+                error,
+            )
 
     tags = {
         "jido.metric_name": metric.name,
@@ -131,7 +172,13 @@ def register_champion(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOu
         set_champion(ref, uri)
         logger.info("version %s is the new %s of %s", ref.version, CHAMPION_ALIAS, spec.name)
     else:
-        logger.info("version %s (%.4f) does not beat champion %s (%.4f); the alias stays", ref.version, best.metric, incumbent.uri, incumbent_metric)
+        logger.info(
+            "version %s (%.4f) does not beat champion %s (%.4f); the alias stays",
+            ref.version,
+            best.metric,
+            incumbent.uri,
+            incumbent_metric,
+        )
     holder = ref if promoted else incumbent
     if budget.limited:
         logger.info("%.0f s of experiment_timeout_hours left after registration", budget.left())

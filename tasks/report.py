@@ -26,30 +26,41 @@ def publish_leaderboard(spec: ExperimentSpec, board: Leaderboard, outcome: Regis
 
 def publish_table(experiment_name: str, board: Leaderboard, description: str) -> None:
     """Writes the leaderboard table artifact (a new version of the same key each time)."""
-    create_table_artifact(table=board.table(), key=artifact_key(experiment_name, "leaderboard"), description=description)
+    create_table_artifact(
+        table=board.table(), key=artifact_key(experiment_name, "leaderboard"), description=description
+    )
 
 
 @task(name="publish-score-summary", cache_policy=NO_CACHE)
 def publish_score_summary(summary: ScoreSummary) -> None:
-    """A markdown artifact: model, rows in, scored and rejected (top reasons), predicted labels and drift per feature."""
+    """A markdown artifact: model, rows in, scored and rejected (top reasons), predicted labels and drift per
+    feature."""
     lines = [
         f"### Batch scoring with {summary.model_name} version {summary.model_version}",
         f"- input: `{summary.input_path}` ({summary.n_files} file{'s' if summary.n_files != 1 else ''})",
         f"- output: `{summary.output_path}`, scored at {summary.scored_at}",
         f"- rows in: {summary.n_rows_in}",
         f"- rows scored: {summary.n_rows}",
-        f"- rows rejected: {summary.n_rejected}" + (f" (in `{summary.rejected_path}`)" if summary.rejected_path else ""),
+        f"- rows rejected: {summary.n_rejected}"
+        + (f" (in `{summary.rejected_path}`)" if summary.rejected_path else ""),
     ]
     if summary.rejected_reasons:
-        lines += ["", "| rejected because | rows |", "|---|---|"] + [f"| {k} | {v} |" for k, v in summary.rejected_reasons.items()]
+        lines += ["", "| rejected because | rows |", "|---|---|"] + [
+            f"| {k} | {v} |" for k, v in summary.rejected_reasons.items()
+        ]
     if summary.prediction_counts:
-        lines += ["", "| prediction | rows |", "|---|---|"] + [f"| {k} | {v} |" for k, v in summary.prediction_counts.items()]
+        lines += ["", "| prediction | rows |", "|---|---|"] + [
+            f"| {k} | {v} |" for k, v in summary.prediction_counts.items()
+        ]
     if summary.drift:
         lines += [
             "",
-            "Drift against the training data (population stability index: below 0.1 stable, 0.1-0.25 moderate, above 0.25 major; no verdict under 1,000 rows)",
+            "Drift against the training data (population stability index: below 0.1 stable, 0.1-0.25 moderate, above "
+            "0.25 major; no verdict under 1,000 rows)",
             "",
             "| feature | PSI | drift | rows |",
             "|---|---|---|---|",
         ] + [f"| {d.column} | {d.psi:.4f} | {d.level} | {d.n_rows} |" for d in summary.drift]
-    create_markdown_artifact("\n".join(lines), key=artifact_key(summary.model_name, "scoring"), description="Batch scoring summary")
+    create_markdown_artifact(
+        "\n".join(lines), key=artifact_key(summary.model_name, "scoring"), description="Batch scoring summary"
+    )

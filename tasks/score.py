@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Sequence
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -14,7 +14,7 @@ from components.contract.contract import DataContract
 from components.contract.drift import drifted
 from components.data.inputs import Partition, partitions, resolve_input
 from components.data.tables import table_format
-from components.errors import JidoError
+from components.errors import JidoError, at_most
 from components.registry.artifacts import load_contract
 from components.registry.models import load_pipeline, problem_of, resolve_model
 from components.scoring.batch import PARTITION_ROWS, ScoreSummary, score_files
@@ -36,10 +36,12 @@ def scoring_time() -> datetime:
 
     context = FlowRunContext.get()
     expected = context.flow_run.expected_start_time if context and context.flow_run else None
-    return (expected or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return (expected or datetime.now(UTC)).astimezone(UTC)
 
 
-def parallel_plan(files: Sequence[Path], workers: int | None, address: str | None) -> tuple[list[Partition], int] | None:
+def parallel_plan(
+    files: Sequence[Path], workers: int | None, address: str | None
+) -> tuple[list[Partition], int] | None:
     """The partitions to score on a cluster and the local workers to start for them, or None to score in this process.
 
     ``address`` (an existing scheduler) or ``workers`` >= 2 ask for a cluster.
@@ -60,7 +62,12 @@ def parallel_plan(files: Sequence[Path], workers: int | None, address: str | Non
 
 @task(name="score-file", cache_policy=NO_CACHE)
 def score_file(
-    model_uri: str, input: str, output: str, max_rejected_fraction: float = 0.1, workers: int | None = None, address: str | None = None
+    model_uri: str,
+    input: str,
+    output: str,
+    max_rejected_fraction: float = 0.1,
+    workers: int | None = None,
+    address: str | None = None,
 ) -> ScoreSummary:
     """Resolves the model, checks ``input`` against its data contract batch by batch, and writes ``output`` atomically.
 
@@ -81,7 +88,12 @@ def score_file(
     problem = problem_of(ref)
     found = resolve_input(input)
     if found.skipped:
-        logger.warning("input %s: left out %d file(s) that are not .csv or .parquet: %s", input, len(found.skipped), ", ".join(p.name for p in found.skipped[:5]))
+        logger.warning(
+            "input %s: left out %d file(s) that are not .csv or .parquet: %s",
+            input,
+            len(found.skipped),
+            ", ".join(at_most([p.name for p in found.skipped], 5)),
+        )
     try:
         contract = load_contract(ref, uri)
     except JidoError as missing:  # registered before jido kept contracts: scored unchecked, as then
@@ -96,11 +108,21 @@ def score_file(
         parts, n_workers = plan
         where = f"the Dask scheduler at {address}" if address else f"{n_workers} local Dask workers"
         logger.info("scoring %d partitions of %s on %s", len(parts), input, where)
-        with compute_client(Compute(address=address), n_workers, address_setting="--address (scoring.address)") as client:
+        with compute_client(
+            Compute(address=address), n_workers, address_setting="--address (scoring.address)"
+        ) as client:
             summary = score_files_on_cluster(client, model, parts, output, run)
     if summary.n_rejected:
-        logger.warning("%d rows of %s break the data contract; set aside with reasons in %s", summary.n_rejected, input, summary.rejected_path)
+        logger.warning(
+            "%d rows of %s break the data contract; set aside with reasons in %s",
+            summary.n_rejected,
+            input,
+            summary.rejected_path,
+        )
     if shifted := drifted(summary.drift):
-        logger.warning("input drifted from the training data: %s", ", ".join(f"{d.column} (PSI {d.psi:.2f}, {d.level})" for d in shifted[:5]))
+        logger.warning(
+            "input drifted from the training data: %s",
+            ", ".join(at_most([f"{d.column} (PSI {d.psi:.2f}, {d.level})" for d in shifted], 5)),
+        )
     logger.info("scored %d rows of %s with %s version %s into %s", summary.n_rows, input, ref.name, ref.version, output)
     return summary

@@ -14,7 +14,8 @@ def tracking_uri() -> str:
 
 
 def experiment_folder(name: str) -> Path:
-    """Where an experiment keeps its local state: ``JIDO_HOME`` when set, else ``jido-experiments`` in the working directory."""
+    """Where an experiment keeps its local state: ``JIDO_HOME`` when set, else ``jido-experiments`` in the working
+    directory."""
     return Path(os.environ.get("JIDO_HOME") or Path.cwd() / "jido-experiments") / name
 
 

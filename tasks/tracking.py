@@ -47,4 +47,7 @@ def finish_experiment_run(spec: ExperimentSpec, parent_run_id: str, board: Leade
     tracker.log_leaderboard(board)
     if board.sweep:
         SweepStore.close_study(sweep_storage(spec.name, spec.sweep.storage), board.sweep)
-    tracker.finish({f"best_{board.metric_name}": board.best().metric}, {"jido.registered": registered_uri, "jido.status": "completed"})
+    tracker.finish(
+        {f"best_{board.metric_name}": board.best().metric},
+        {"jido.registered": registered_uri, "jido.status": "completed"},
+    )

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -32,7 +32,7 @@ from tasks.settings import sweep_storage, task_logger, tracking_uri
 from tasks.sweep.loop import Evaluation, Sweep, SweepSettings
 from tasks.sweep.placement import cluster_gpus
 from tasks.sweep.progress import Progress
-from tasks.sweep.recorder import records_in_a_process, recording
+from tasks.sweep.recorder import recording, records_in_a_process
 from tasks.types import ExperimentData, SweepOutcome
 
 # Families a bayesian sweep of the default portfolio keeps tuning once their defaults ran.
@@ -40,7 +40,7 @@ _FOCUS = 4
 
 
 @contextmanager
-def dask_client(spec: ExperimentSpec) -> Iterator["distributed.Client"]:  # noqa: F821
+def dask_client(spec: ExperimentSpec) -> Iterator[distributed.Client]:  # noqa: F821
     """The experiment's cluster: ``compute``'s, or a LocalCluster of min(cores, max_concurrent_iterations) workers."""
     n_workers = spec.compute.n_workers or max(1, min(os.cpu_count() or 1, spec.limits.max_concurrent_iterations))
     with compute_client(spec.compute, n_workers, spec.gpus_per_trial()) as client:
@@ -48,7 +48,9 @@ def dask_client(spec: ExperimentSpec) -> Iterator["distributed.Client"]:  # noqa
 
 
 @task(name="run-trials", cache_policy=NO_CACHE)
-def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str, budget: ExperimentBudget) -> SweepOutcome:
+def run_trials(
+    spec: ExperimentSpec, data: ExperimentData, parent_run_id: str, budget: ExperimentBudget
+) -> SweepOutcome:
     """Samples pipelines and runs them on Dask until ``iterations`` or the sweep's share of the budget is spent.
 
     Each finished trial becomes a row of the console progress table, a nested
@@ -60,14 +62,19 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str, b
     metric = get_metric(spec.metric_name())
     tracker = ExperimentTracker(tracking_uri(), spec.name, parent_run_id)
     store = SweepStore.open(
-        sweep_storage(spec.name, spec.sweep.storage), spec.name, sweep_fingerprint(spec.sweep_identity(), data.data_hash), metric.greater_is_better
+        sweep_storage(spec.name, spec.sweep.storage),
+        spec.name,
+        sweep_fingerprint(spec.sweep_identity(), data.data_hash),
+        metric.greater_is_better,
     )
     board = Leaderboard(metric.name, sweep=store.study_name)
     progress = Progress(spec.name, metric.name, budget.clock)
     candidates = EnsembleCandidates(spec.problem(), metric)
     opening = (tracking_uri(), spec.name, parent_run_id, store.url, store.study_name)
     with dask_client(spec) as client:
-        own_process = records_in_a_process(os.cpu_count() or 1, min(spec.limits.max_concurrent_iterations, threads_on_this_machine(client)))
+        own_process = records_in_a_process(
+            os.cpu_count() or 1, min(spec.limits.max_concurrent_iterations, threads_on_this_machine(client))
+        )
         with recording(own_process, opening) as recorder:
             gpus_per_trial = _gpus_per_trial(spec, client, logger)
             portfolio = _portfolio(spec, data, gpus_per_trial > 0, logger)
@@ -79,19 +86,37 @@ def run_trials(spec: ExperimentSpec, data: ExperimentData, parent_run_id: str, b
                 preload_registration_modules()
             settings = _settings(spec, data, client, gpus_per_trial, parent_run_id)
             sweep = Sweep(
-                client, planner, board, [i for i in range(n_trials) if i not in finished], n_trials, _shipped(client, spec, metric, data),
-                settings, budget, recorder, progress, candidates, logger,
+                client,
+                planner,
+                board,
+                [i for i in range(n_trials) if i not in finished],
+                n_trials,
+                _shipped(client, spec, metric, data),
+                settings,
+                budget,
+                recorder,
+                progress,
+                candidates,
+                logger,
             )
             print(PROGRESS_HEADER, flush=True)
             sweep.run()
     if board.best() is None:
-        why_none = f"the experiment_timeout_hours budget ({budget.hours}) ran out first" if budget.ran_out() else "no Dask worker could take one"
+        why_none = (
+            f"the experiment_timeout_hours budget ({budget.hours}) ran out first"
+            if budget.ran_out()
+            else "no Dask worker could take one"
+        )
         first_error = next((r.error for r in board.results if r.error), f"no trial ran: {why_none}")
         tracker.finish({}, {"jido.status": "failed"}, failed=True)
         store.close()  # a rerun tries again from scratch rather than resuming a sweep of failures
-        raise JidoError(f"no trial completed in experiment {spec.name!r}; the first failure was: {first_error.splitlines()[0]}")
+        raise JidoError(
+            f"no trial completed in experiment {spec.name!r}; the first failure was: {first_error.splitlines()[0]}"
+        )
     tracker.log_metrics({"sweep_end_s": budget.elapsed()})
-    logger.info("%d trials finished in %.1f s; best: %s", len(board.results), budget.clock() - started, board.best().model_name)
+    logger.info(
+        "%d trials finished in %.1f s; best: %s", len(board.results), budget.clock() - started, board.best().model_name
+    )
     return SweepOutcome(board, sweep.trained_best(), candidates.predictions)
 
 
@@ -100,14 +125,23 @@ def _gpus_per_trial(spec: ExperimentSpec, client, logger) -> float:
     gpus_per_trial = spec.gpus_per_trial()
     if gpus_per_trial and cluster_gpus(client) < gpus_per_trial:
         if spec.compute.gpus_per_trial:
-            logger.warning("compute.gpus_per_trial is %s but the cluster's workers advertise fewer GPUs; trials run on the CPU", gpus_per_trial)
+            logger.warning(
+                "compute.gpus_per_trial is %s but the cluster's workers advertise fewer GPUs; trials run on the CPU",
+                gpus_per_trial,
+            )
         return 0.0
     return gpus_per_trial
 
 
 def _portfolio(spec: ExperimentSpec, data: ExperimentData, with_gpu: bool, logger) -> Portfolio:
     portfolio = plan_portfolio(
-        spec.model_names(), data.profiles, with_gpu, spec.featurization, spec.enable_dnn, spec.text_dnn.text_columns, spec.text_dnn.pretrained_path
+        spec.model_names(),
+        data.profiles,
+        with_gpu,
+        spec.featurization,
+        spec.enable_dnn,
+        spec.text_dnn.text_columns,
+        spec.text_dnn.pretrained_path,
     )
     for note in portfolio.warnings:
         logger.warning(note)
@@ -142,18 +176,30 @@ def _scheduler_storage(client):
     return DaskStorage(client=client)
 
 
-def _resume(store: SweepStore, planner: TrialPlanner, board: Leaderboard, tracker: ExperimentTracker, parent_run_id: str, n_trials: int, logger) -> None:
+def _resume(
+    store: SweepStore,
+    planner: TrialPlanner,
+    board: Leaderboard,
+    tracker: ExperimentTracker,
+    parent_run_id: str,
+    n_trials: int,
+    logger,
+) -> None:
     """Puts the trials an interrupted run of the same sweep finished on the board, and links the two MLflow runs."""
     for result in planner.restore(store.finished()):
         board.add(result)
     if store.resumed:
-        logger.info("resuming sweep %s: %d of %d trials already finished", store.study_name, len(board.results), n_trials)
+        logger.info(
+            "resuming sweep %s: %d of %d trials already finished", store.study_name, len(board.results), n_trials
+        )
         if store.parent_run_id:
             tracker.resume_from(store.parent_run_id)
     store.parent_run_id = parent_run_id
 
 
-def _settings(spec: ExperimentSpec, data: ExperimentData, client, gpus_per_trial: float, parent_run_id: str) -> SweepSettings:
+def _settings(
+    spec: ExperimentSpec, data: ExperimentData, client, gpus_per_trial: float, parent_run_id: str
+) -> SweepSettings:
     problem, limits = spec.problem(), spec.limits
     return SweepSettings(
         slots=min(limits.max_concurrent_iterations, sum(client.nthreads().values()) or 1),

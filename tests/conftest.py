@@ -53,9 +53,10 @@ def dask_address() -> str:
     from tasks.cluster import NANNY_CLUSTER_SETTINGS
 
     # Configured like the LocalCluster jido starts (no retried trials, no nanny closed while its worker restarts).
-    with dask.config.set(NANNY_CLUSTER_SETTINGS), LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-    ) as cluster:
+    with (
+        dask.config.set(NANNY_CLUSTER_SETTINGS),
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+    ):
         yield cluster.scheduler_address
 
 

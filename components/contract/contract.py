@@ -17,6 +17,7 @@ import pandas as pd
 
 from components.contract.drift import category_bins, decile_edges, numeric_bins, shares
 from components.data.values import to_numbers
+from components.errors import at_most
 
 if TYPE_CHECKING:
     from components.features.columns import ColumnProfile
@@ -86,17 +87,30 @@ class DataContract:
         return json.dumps({"columns": [asdict(c) for c in self.columns]}, indent=1)
 
     @classmethod
-    def from_json(cls, text: str) -> "DataContract":
+    def from_json(cls, text: str) -> DataContract:
         raw = json.loads(text)
         columns = [
-            ColumnContract(**{**c, **{key: None if c.get(key) is None else tuple(c[key]) for key in ("categories", "edges", "expected")}})
+            ColumnContract(
+                **{
+                    **c,
+                    **{
+                        key: None if c.get(key) is None else tuple(c[key])
+                        for key in ("categories", "edges", "expected")
+                    },
+                }
+            )
             for c in raw["columns"]
         ]
         return cls(tuple(columns))
 
     def category_columns(self) -> list[str]:
-        """Text columns of a few known categories: a reader may decode them as categoricals, and scoring writes them back as text."""
-        return [c.name for c in self.columns if c.kind == "categorical" and c.categories is not None and c.dtype in TEXT_DTYPES]
+        """Text columns of a few known categories: a reader may decode them as categoricals, and scoring writes them
+        back as text."""
+        return [
+            c.name
+            for c in self.columns
+            if c.kind == "categorical" and c.categories is not None and c.dtype in TEXT_DTYPES
+        ]
 
     def drift_profiles(self) -> list[tuple[str, str, tuple, tuple[float, ...]]]:
         """``(column, kind, edges or categories, expected shares)`` of each column profiled for drift."""
@@ -131,11 +145,17 @@ class DataContract:
                 continue
             suite.add_expectation(gxe.ExpectColumnToExist(column=column.name))
             allowed_nulls = min(1.0, column.null_fraction + NULL_SLACK) if column.null_fraction else 0.0
-            suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column.name, mostly=round(1.0 - allowed_nulls, 6)))
+            suite.add_expectation(
+                gxe.ExpectColumnValuesToNotBeNull(column=column.name, mostly=round(1.0 - allowed_nulls, 6))
+            )
             if column.low is not None and column.high is not None:
-                suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column=column.name, min_value=column.low, max_value=column.high))
+                suite.add_expectation(
+                    gxe.ExpectColumnValuesToBeBetween(column=column.name, min_value=column.low, max_value=column.high)
+                )
             if column.categories is not None:
-                suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(column=column.name, value_set=list(column.categories)))
+                suite.add_expectation(
+                    gxe.ExpectColumnValuesToBeInSet(column=column.name, value_set=list(column.categories))
+                )
         return suite
 
     def rows(self) -> list[dict[str, Any]]:
@@ -145,11 +165,19 @@ class DataContract:
             if c.low is not None:
                 values = f"{c.low:.6g} .. {c.high:.6g}"
             elif c.categories is not None:
-                shown = ", ".join(map(str, c.categories[:8]))
-                values = f"{{{shown}{', ...' if len(c.categories) > 8 else ''}}} ({len(c.categories)})"
+                shown = ", ".join(at_most([str(v) for v in c.categories], 8))
+                values = f"{{{shown}}} ({len(c.categories)})"
             else:
                 values = "any"
-            out.append({"column": c.name, "kind": c.kind, "dtype": c.dtype, "nulls seen": f"{c.null_fraction:.1%}", "accepted values": values})
+            out.append(
+                {
+                    "column": c.name,
+                    "kind": c.kind,
+                    "dtype": c.dtype,
+                    "nulls seen": f"{c.null_fraction:.1%}",
+                    "accepted values": values,
+                }
+            )
         return out
 
 
@@ -177,6 +205,16 @@ def learn_contract(X: pd.DataFrame, profiles: list[ColumnProfile] | tuple[Column
                 categories = tuple(sorted((v.item() if isinstance(v, np.generic) else v for v in distinct), key=str))
                 expected = shares(category_bins(series, categories)) or None
         columns.append(
-            ColumnContract(str(name), kind, str(series.dtype), round(float(series.isna().mean()), 6), low, high, categories, edges, expected)
+            ColumnContract(
+                str(name),
+                kind,
+                str(series.dtype),
+                round(float(series.isna().mean()), 6),
+                low,
+                high,
+                categories,
+                edges,
+                expected,
+            )
         )
     return DataContract(tuple(columns))

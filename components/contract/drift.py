@@ -21,7 +21,8 @@ from components.data.values import is_text_categorical, to_numbers
 # A bin's share is floored at this before the logarithm, so an empty bin counts as a large but finite shift.
 SHARE_FLOOR = 1e-4
 MODERATE, MAJOR = 0.1, 0.25
-# Below this many rows PSI is mostly sampling noise (about (bins - 1) / rows for an unchanged population: 0.09 at 100 rows),
+# Below this many rows PSI is mostly sampling noise (about (bins - 1) / rows for an unchanged population: 0.09 at 100
+# rows),
 # so it is reported without a verdict.
 MIN_ROWS = 1000
 
@@ -110,7 +111,7 @@ class DriftCounter:
             else:
                 self.counts[name] += category_bins(frame[name], bins)
 
-    def merge(self, other: "DriftCounter") -> None:
+    def merge(self, other: DriftCounter) -> None:
         """Adds the counts of ``other``, a counter of the same profiles over other rows."""
         for name, counts in other.counts.items():
             self.counts[name] += counts

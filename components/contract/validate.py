@@ -10,8 +10,8 @@ both over the same frames and checks they agree.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,8 @@ class CheckedInput:
 
 
 def table_problems(frame: pd.DataFrame, contract: DataContract) -> list[str]:
-    """Problems of the input as a whole, each a sentence naming the column: missing columns, values of the wrong type throughout."""
+    """Problems of the input as a whole, each a sentence naming the column: missing columns, values of the wrong type
+    throughout."""
     problems = []
     used = [c for c in contract.columns if c.kind != "unused"]
     missing = [c.name for c in used if c.name not in frame.columns]
@@ -57,7 +58,10 @@ def table_problems(frame: pd.DataFrame, contract: DataContract) -> list[str]:
         present = values.notna()
         if present.any() and to_numbers(values[present]).isna().all():
             example = values[present].iloc[0]
-            problems.append(f"column {column.name!r} should hold numbers, but none of its {int(present.sum())} values is one (e.g. {str(example)[:40]!r})")
+            problems.append(
+                f"column {column.name!r} should hold numbers, but none of its {int(present.sum())} values is one "
+                f"(e.g. {str(example)[:40]!r})"
+            )
     return problems
 
 
@@ -99,7 +103,8 @@ _ABSENT = object()
 
 
 def _add(reasons: np.ndarray, flagged: np.ndarray, message: str | Callable[[np.ndarray], np.ndarray]) -> None:
-    """Appends ``message`` to the reasons of the flagged rows; a callable builds per-row messages for those rows only."""
+    """Appends ``message`` to the reasons of the flagged rows; a callable builds per-row messages for those rows
+    only."""
     rows = np.flatnonzero(flagged)
     if not len(rows):
         return
@@ -114,7 +119,8 @@ def _shown(values: pd.Series) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def _clean_number_columns(frame: pd.DataFrame, contract: DataContract) -> set[str]:
-    """Numeric columns, held as numbers, in which no row breaks the contract: found from each column's least and greatest value.
+    """Numeric columns, held as numbers, in which no row breaks the contract: found from each column's least and
+    greatest value.
 
     Most batches are clean, so most columns skip the per-column checks (and
     their per-call pandas cost). A minimum and a maximum per column take two
@@ -123,7 +129,11 @@ def _clean_number_columns(frame: pd.DataFrame, contract: DataContract) -> set[st
     """
     clean = set()
     for column in contract.columns:
-        if column.kind != "numeric" or column.name not in frame.columns or not pd.api.types.is_numeric_dtype(frame[column.name]):
+        if (
+            column.kind != "numeric"
+            or column.name not in frame.columns
+            or not pd.api.types.is_numeric_dtype(frame[column.name])
+        ):
             continue
         values = frame[column.name].to_numpy(dtype=float, na_value=np.nan)
         if not len(values):
@@ -138,7 +148,12 @@ def _clean_number_columns(frame: pd.DataFrame, contract: DataContract) -> set[st
                 clean.add(column.name)
                 continue
             least, greatest = values.min(), values.max()
-        if np.isfinite(least) and np.isfinite(greatest) and (column.low is None or least >= column.low) and (column.high is None or greatest <= column.high):
+        if (
+            np.isfinite(least)
+            and np.isfinite(greatest)
+            and (column.low is None or least >= column.low)
+            and (column.high is None or greatest <= column.high)
+        ):
             clean.add(column.name)
     return clean
 
@@ -165,22 +180,38 @@ def row_reasons(frame: pd.DataFrame, contract: DataContract) -> pd.Series:
         if column.kind == "numeric":
             numbers = to_numbers(values).to_numpy(dtype=float, na_value=np.nan)
             shown = _shown(values)
-            _add(reasons, given & np.isnan(numbers), lambda rows, shown=shown, name=column.name: f"{name}=" + shown(rows) + " is not a number")
+            _add(
+                reasons,
+                given & np.isnan(numbers),
+                lambda rows, shown=shown, name=column.name: f"{name}=" + shown(rows) + " is not a number",
+            )
             infinite = np.isinf(numbers)
             _add(reasons, infinite, f"{column.name} is infinite")
             if column.low is not None and column.high is not None:
                 with np.errstate(invalid="ignore"):
                     outside = ~infinite & ((numbers < column.low) | (numbers > column.high))
                 accepted = f" outside the accepted range [{column.low:.6g}, {column.high:.6g}]"
-                _add(reasons, outside, lambda rows, shown=shown, name=column.name, accepted=accepted: f"{name}=" + shown(rows) + accepted)
+                _add(
+                    reasons,
+                    outside,
+                    lambda rows, shown=shown, name=column.name, accepted=accepted: f"{name}=" + shown(rows) + accepted,
+                )
         elif is_text_categorical(values):  # each category measured once
             measured = np.append(values.cat.categories.str.len().to_numpy(dtype=float), 0.0)
             lengths = measured[values.cat.codes.to_numpy()]  # code -1 (missing) takes the appended 0
-            _add(reasons, lengths > MAX_CELL_CHARS, lambda rows, lengths=lengths, name=column.name: _too_long(name, lengths[rows]))
+            _add(
+                reasons,
+                lengths > MAX_CELL_CHARS,
+                lambda rows, lengths=lengths, name=column.name: _too_long(name, lengths[rows]),
+            )
         elif values.dtype == object or pd.api.types.is_string_dtype(values):
             text = values if isinstance(values.dtype, pd.StringDtype) else values.astype("string")
             lengths = text.str.len().to_numpy(dtype=float, na_value=0)
-            _add(reasons, lengths > MAX_CELL_CHARS, lambda rows, lengths=lengths, name=column.name: _too_long(name, lengths[rows]))
+            _add(
+                reasons,
+                lengths > MAX_CELL_CHARS,
+                lambda rows, lengths=lengths, name=column.name: _too_long(name, lengths[rows]),
+            )
     return pd.Series(reasons, index=frame.index, dtype=object)
 
 
@@ -191,7 +222,9 @@ def _too_long(name: str, lengths: np.ndarray) -> np.ndarray:
 def check_rows(frame: pd.DataFrame, contract: DataContract) -> CheckedInput:
     """Splits ``frame`` into rows that keep the contract and rows that break it (with their reasons)."""
     reasons = row_reasons(frame, contract)
-    bad = reasons.to_numpy().astype(bool)  # "" is false; comparing each reason with "" took 6 ms per 100,000 rows, this 2 ms
+    bad = reasons.to_numpy().astype(
+        bool
+    )  # "" is false; comparing each reason with "" took 6 ms per 100,000 rows, this 2 ms
     if not bad.any():  # the usual batch: no copy
         return CheckedInput(frame, frame.iloc[:0].assign(**{REASON_COLUMN: pd.Series(dtype=object)}))
     rejected = frame[bad].copy()

@@ -1,1 +1,2 @@
-"""Data: reading tables (whole for training, in batches for scoring), writing them atomically, splitting for validation."""
+"""Data: reading tables (whole for training, in batches for scoring), writing them atomically, splitting for
+validation."""

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import glob
 import queue
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection, Iterable, Iterator, Sequence, TypeVar
+from typing import TypeVar
 
 import pandas as pd
 
@@ -66,7 +67,8 @@ class Partition:
 
 
 def partitions(files: Sequence[Path], partition_rows: int) -> list[Partition]:
-    """The input split for parallel scoring: Parquet files into runs of whole row groups of about ``partition_rows``, CSV files whole.
+    """The input split for parallel scoring: Parquet files into runs of whole row groups of about ``partition_rows``,
+    CSV files whole.
 
     A CSV file is not split: a byte range cannot be cut at a row boundary
     safely when quoted values hold line breaks.
@@ -119,12 +121,16 @@ def resolve_input(input: str | Path) -> InputFiles:
             raise JidoError(f"input folder {path} holds no .csv or .parquet files")
         return InputFiles(tables, tuple(p for p in found if p not in tables))
     if glob.has_magic(text):
-        matches = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file() and not _is_hidden(Path(p)))
+        matches = sorted(
+            Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file() and not _is_hidden(Path(p))
+        )
         tables = tuple(p for p in matches if p.suffix.lower() in TABLE_SUFFIXES)
         if not tables:
             raise JidoError(f"input pattern {text!r} matches no .csv or .parquet files")
         return InputFiles(tables, tuple(p for p in matches if p not in tables))
-    raise JidoError(f"input not found: {text} (give a .csv or .parquet file, a folder of them, or a glob such as 'data/*.parquet')")
+    raise JidoError(
+        f"input not found: {text} (give a .csv or .parquet file, a folder of them, or a glob such as 'data/*.parquet')"
+    )
 
 
 @contextmanager
@@ -178,11 +184,16 @@ def read_batches(
     with _read_errors(path):
         if table_format(path) == "parquet":
             # pre_buffer (pyarrow's default) keeps every row group it has read cached until the file is closed:
-            # memory grew by the whole input (0.7 GB per 4 million rows here). Without it memory stays flat, and reads are no slower.
+            # memory grew by the whole input (0.7 GB per 4 million rows here). Without it memory stays flat, and reads
+            # are no slower.
             # Decoded on the calling (read-ahead) thread alone: pyarrow's pool of a thread per core would take
             # cores from the model's threads, which are predicting the batch before (see components.scoring.batch).
             fields = pq.read_schema(path) if categories else None  # the footer read once more, only when asked
-            text = [name for name in categories if name in fields.names and _is_text(fields.field(name).type)] if fields else None
+            text = (
+                [name for name in categories if name in fields.names and _is_text(fields.field(name).type)]
+                if fields
+                else None
+            )
             reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20, read_dictionary=text or None)
             groups = None if row_groups is None else list(row_groups)
             for batch in reader.iter_batches(batch_size=batch_rows, row_groups=groups, use_threads=False):

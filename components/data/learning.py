@@ -32,7 +32,8 @@ def features_and_target(
     The target's own checks (classes, numbers) are the task type's (see ``Problem.check_target``).
 
     Raises:
-        JidoError: the target or an ignored column is missing, the target is empty, or a feature column is entirely empty.
+        JidoError: the target or an ignored column is missing, the target is empty, or a feature column is entirely
+            empty.
     """
     if target_column not in frame.columns:
         columns = ", ".join(at_most([str(c) for c in frame.columns], 30))
@@ -43,7 +44,9 @@ def features_and_target(
     y = frame[target_column]
     known = y.notna()
     if not known.any():
-        raise JidoError(f"target_column {target_column!r} in {role} has no values (all null); fill it or pick another target")
+        raise JidoError(
+            f"target_column {target_column!r} in {role} has no values (all null); fill it or pick another target"
+        )
     X = frame.loc[known].drop(columns=[target_column, *ignore_columns]).reset_index(drop=True)
     y = y[known].reset_index(drop=True)
     if X.shape[1] == 0:

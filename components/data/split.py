@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,8 @@ class SplitPlan:
         return f"{self.method} ({n_valid} validation rows)"
 
     def validation_rows(self) -> np.ndarray:
-        """Every fold's validation rows, fold after fold: the order in which trials keep their validation predictions."""
+        """Every fold's validation rows, fold after fold: the order in which trials keep their validation
+        predictions."""
         return np.concatenate([rows for _, rows in self.folds])
 
     def fold_sizes(self) -> list[int]:
@@ -83,7 +85,9 @@ def plan_split(
         return SplitPlan("cross_validation", folds)
     rows = np.arange(n_rows)
     try:
-        train, valid = train_test_split(rows, test_size=validation_size, random_state=seed, stratify=y if stratify else None)
+        train, valid = train_test_split(
+            rows, test_size=validation_size, random_state=seed, stratify=y if stratify else None
+        )
     except ValueError as error:
         raise JidoError(f"validation_size={validation_size} cannot split {n_rows} rows: {error}") from None
     return SplitPlan("holdout", ((np.sort(train), np.sort(valid)),))

@@ -21,7 +21,9 @@ def table_format(path: str | Path) -> Literal["csv", "parquet"]:
     """
     suffix = Path(path).suffix.lower()
     if suffix not in TABLE_SUFFIXES:
-        raise JidoError(f"unsupported file format {suffix or '(no extension)'!r} for {path}; use a .csv or .parquet file")
+        raise JidoError(
+            f"unsupported file format {suffix or '(no extension)'!r} for {path}; use a .csv or .parquet file"
+        )
     return TABLE_SUFFIXES[suffix]  # type: ignore[return-value]
 
 

@@ -6,7 +6,8 @@ import pandas as pd
 
 
 def is_text_categorical(values: pd.Series) -> bool:
-    """Whether ``values`` is a pandas categorical whose categories are all text: compared as text, its values are its categories."""
+    """Whether ``values`` is a pandas categorical whose categories are all text: compared as text, its values are its
+    categories."""
     return isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(values.cat.categories)
 
 

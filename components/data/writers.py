@@ -6,9 +6,9 @@ import os
 import queue
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 
@@ -87,7 +87,6 @@ class AtomicTableWriter:
 
     def _write_parquet(self, frame: pd.DataFrame) -> None:
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if self._parquet is None:
@@ -98,7 +97,8 @@ class AtomicTableWriter:
         self._parquet.write_table(table)
 
     def append_file(self, part: Path, n_rows: int) -> None:
-        """Appends a finished table of the same format and columns (a partition scored elsewhere) holding ``n_rows`` rows.
+        """Appends a finished table of the same format and columns (a partition scored elsewhere) holding ``n_rows``
+        rows.
 
         Parquet is copied a record batch at a time; CSV byte for byte, less its header once this table has one.
         """
@@ -108,7 +108,9 @@ class AtomicTableWriter:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            for batch in pq.ParquetFile(part, pre_buffer=False, buffer_size=1 << 20).iter_batches(batch_size=BATCH_ROWS):
+            for batch in pq.ParquetFile(part, pre_buffer=False, buffer_size=1 << 20).iter_batches(
+                batch_size=BATCH_ROWS
+            ):
                 table = pa.Table.from_batches([batch])
                 if self._parquet is None:
                     self._columns = list(table.schema.names)
@@ -128,7 +130,10 @@ class AtomicTableWriter:
                 else:
                     if columns != self._columns:
                         same_columns(columns, self._columns)  # names the difference
-                        raise JidoError("input files list the same columns in different orders; give every file one column order, or score to .parquet")
+                        raise JidoError(
+                            "input files list the same columns in different orders; give every file one column "
+                            "order, or score to .parquet"
+                        )
                     source.seek(len(header))
                 self._csv.flush()
                 shutil.copyfileobj(source, self._csv.buffer, length=1 << 20)
@@ -171,7 +176,7 @@ class AtomicTableWriter:
                     break
         self._created = []
 
-    def __enter__(self) -> "AtomicTableWriter":
+    def __enter__(self) -> AtomicTableWriter:
         return self
 
     def __exit__(self, kind, error, traceback) -> None:
@@ -182,8 +187,12 @@ def same_columns(given: list[str], first: list[str]) -> list[str]:
     """``first``, the column order of the table's first batch, when ``given`` holds the same columns."""
     missing, extra = [c for c in first if c not in given], [c for c in given if c not in first]
     if missing or extra:
-        parts = ([f"lacks {', '.join(map(repr, missing))}"] if missing else []) + ([f"adds {', '.join(map(repr, extra))}"] if extra else [])
-        raise JidoError(f"a batch {' and '.join(parts)} against the first batch's columns; give every input file the same columns")
+        parts = ([f"lacks {', '.join(map(repr, missing))}"] if missing else []) + (
+            [f"adds {', '.join(map(repr, extra))}"] if extra else []
+        )
+        raise JidoError(
+            f"a batch {' and '.join(parts)} against the first batch's columns; give every input file the same columns"
+        )
     return first
 
 
@@ -207,7 +216,8 @@ _DONE = object()
 
 
 class WriteBehind:
-    """Hands batches to an :class:`AtomicTableWriter` on a thread, so encoding and writing overlap the next batch's scoring.
+    """Hands batches to an :class:`AtomicTableWriter` on a thread, so encoding and writing overlap the next batch's
+    scoring.
 
     At most ``depth`` batches wait. :meth:`drain` waits for every batch to be
     written and raises the writer's error, if any; commit or discard the

@@ -27,7 +27,8 @@ from sklearn.pipeline import Pipeline
 from components.evaluate.metrics import Metric
 from components.problems import Problem
 
-# Enough rows and shuffles for a stable ranking at a few seconds' cost (each shuffle is one prediction of EXPLAIN_ROWS rows per column).
+# Enough rows and shuffles for a stable ranking at a few seconds' cost (each shuffle is one prediction of EXPLAIN_ROWS
+# rows per column).
 EXPLAIN_ROWS = 1000
 EXPLAIN_REPEATS = 3
 _MIN_ROWS = 200
@@ -65,14 +66,17 @@ class Explanation:
         return json.dumps(asdict(self), indent=1)
 
     @classmethod
-    def from_json(cls, text: str) -> "Explanation":
+    def from_json(cls, text: str) -> Explanation:
         return cls(**json.loads(text))
 
     def rows(self, limit: int | None = None) -> list[dict[str, str]]:
         """Table rows, most important first: column, importance (± std) and each class's importance."""
         rows = []
         for column in list(self.overall)[:limit]:
-            row = {"column": column, f"importance ({self.metric_name} drop)": f"{self.overall[column]:.4f} ± {self.overall_std[column]:.4f}"}
+            row = {
+                "column": column,
+                f"importance ({self.metric_name} drop)": f"{self.overall[column]:.4f} ± {self.overall_std[column]:.4f}",
+            }
             if self.log_loss_rise:
                 row["log loss rise"] = f"{self.log_loss_rise[column]:.4f}"
             for label, by_column in self.per_class.items():
@@ -88,8 +92,10 @@ class Explanation:
         lines = [
             f"### {title}",
             "",
-            f"{self.method} on {self.n_rows} {self.rows_from}, {self.n_repeats} shuffles per column: how much {self.metric_name} drops "
-            "when the column is shuffled" + (" and, per class, how much that class's probability drops on its own rows." if self.per_class else ".")
+            f"{self.method} on {self.n_rows} {self.rows_from}, {self.n_repeats} shuffles per column: how much "
+            f"{self.metric_name} drops "
+            "when the column is shuffled"
+            + (" and, per class, how much that class's probability drops on its own rows." if self.per_class else ".")
             + (" Columns with the same drop are ordered by how much the log loss rises." if self.log_loss_rise else ""),
             "",
             "| " + " | ".join(header) + " |",
@@ -111,7 +117,9 @@ class _Importance:
     importances_std: np.ndarray
 
 
-def _shuffled_drops(predict, X: pd.DataFrame, y: np.ndarray, scores, n_repeats: int, seed: int) -> dict[str, np.ndarray]:
+def _shuffled_drops(
+    predict, X: pd.DataFrame, y: np.ndarray, scores, n_repeats: int, seed: int
+) -> dict[str, np.ndarray]:
     """How much each score drops when each column of ``X`` is shuffled, per shuffle: arrays of (columns, shuffles).
 
     Written here rather than calling scikit-learn's ``permutation_importance``,
@@ -173,7 +181,9 @@ def explain_pipeline(
         per_prediction = max((time.perf_counter() - started) * len(X) / len(probe), 1e-4)  # of the sample's rows
         predictions = time_budget_s / per_prediction  # that fit in the budget
         n_repeats = int(max(1, min(n_repeats, predictions // len(columns))))
-        if len(columns) * n_repeats > predictions:  # one shuffle each is still too slow: fewer rows (cost is about linear in rows)
+        if (
+            len(columns) * n_repeats > predictions
+        ):  # one shuffle each is still too slow: fewer rows (cost is about linear in rows)
             keep = max(_MIN_ROWS, int(len(X) * predictions / len(columns)))
             X, y = _sample(X, y, keep, seed)
     classes = problem.classes(y)
@@ -189,11 +199,20 @@ def explain_pipeline(
                 mine = y_part == label
                 values[f"class:{label}"] = float(predictions[mine, j].mean()) if mine.any() else 0.0
             if ties_by_log_loss:
-                values["tiebreak"] = problem.tiebreak(metric, y_part, predictions, classes)  # minus the log loss: its drop is the loss's rise
+                values["tiebreak"] = problem.tiebreak(
+                    metric, y_part, predictions, classes
+                )  # minus the log loss: its drop is the loss's rise
         return values
 
     X_used = X[columns]
-    drops = _shuffled_drops(lambda frame: problem.validation_predictions(pipeline, frame, classes), X_used, np.asarray(y), scores, n_repeats, seed)
+    drops = _shuffled_drops(
+        lambda frame: problem.validation_predictions(pipeline, frame, classes),
+        X_used,
+        np.asarray(y),
+        scores,
+        n_repeats,
+        seed,
+    )
     found = {key: _Importance(values.mean(axis=1), values.std(axis=1)) for key, values in drops.items()}
     overall = found["overall"]
     rise = found["tiebreak"].importances_mean if ties_by_log_loss else np.zeros(len(columns))
@@ -216,7 +235,8 @@ def explain_pipeline(
 
 
 def importance_chart(explanation: Explanation, title: str, limit: int = 20) -> bytes:
-    """A horizontal bar chart (PNG) of the overall importance, most important on top, with the spread of the shuffles."""
+    """A horizontal bar chart (PNG) of the overall importance, most important on top, with the spread of the
+    shuffles."""
     import io
 
     import matplotlib
@@ -226,11 +246,18 @@ def importance_chart(explanation: Explanation, title: str, limit: int = 20) -> b
 
     columns = list(explanation.overall)[:limit][::-1]
     figure, axes = plt.subplots(figsize=(7, 0.35 * len(columns) + 1.2))
-    if explanation.log_loss_rise and not any(explanation.overall.values()):  # the metric moved for no column: show what did
+    if explanation.log_loss_rise and not any(
+        explanation.overall.values()
+    ):  # the metric moved for no column: show what did
         axes.barh(columns, [explanation.log_loss_rise[c] for c in columns], color="#3b7dd8")
         axes.set_xlabel(f"rise in log loss when shuffled ({explanation.metric_name} did not drop for any column)")
     else:
-        axes.barh(columns, [explanation.overall[c] for c in columns], xerr=[explanation.overall_std[c] for c in columns], color="#3b7dd8")
+        axes.barh(
+            columns,
+            [explanation.overall[c] for c in columns],
+            xerr=[explanation.overall_std[c] for c in columns],
+            color="#3b7dd8",
+        )
         axes.set_xlabel(f"drop in {explanation.metric_name} when shuffled")
     axes.set_title(title)
     figure.tight_layout()

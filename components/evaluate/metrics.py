@@ -8,8 +8,8 @@ A task type's allowed metrics are those that name it (see components/problems).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -36,7 +36,9 @@ class Metric:
 
     def score(self, y_true: np.ndarray, y_pred: np.ndarray, classes: np.ndarray | None = None) -> float:
         """Scores predictions: labels, values, or an (n, n_classes) probability matrix ordered like ``classes``."""
-        return float(self._compute(np.asarray(y_true), np.asarray(y_pred), None if classes is None else np.asarray(classes)))
+        return float(
+            self._compute(np.asarray(y_true), np.asarray(y_pred), None if classes is None else np.asarray(classes))
+        )
 
     def is_better(self, candidate: float, incumbent: float | None) -> bool:
         """True when ``candidate`` strictly beats ``incumbent`` (None or NaN always loses)."""

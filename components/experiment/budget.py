@@ -1,4 +1,5 @@
-"""The experiment's time budget: one deadline on one monotonic clock, and what is kept back for the steps after the sweep.
+"""The experiment's time budget: one deadline on one monotonic clock, and what is kept back for the steps after the
+sweep.
 
 ``limits.experiment_timeout_hours`` covers the whole run, counted from its
 start: the sweep, ensemble selection, the refit on all rows, registration and
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from components.evaluate.metrics import get_metric
 from components.experiment.results import TrialResult
@@ -69,7 +71,8 @@ class ExperimentBudget:
         return self.clock() >= self.end
 
     def sweep_deadline(self, board: Leaderboard, n_folds: int) -> float:
-        """When the sweep must end, on the budget's clock: the budget's end, less what follows the sweep once a trial has completed.
+        """When the sweep must end, on the budget's clock: the budget's end, less what follows the sweep once a trial
+        has completed.
 
         Until a trial completes there is nothing to refit, so trials may use the whole budget.
         """

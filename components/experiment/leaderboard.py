@@ -38,26 +38,34 @@ class Leaderboard:
             self._consider(result)
 
     def _consider(self, result: TrialResult) -> None:
-        if result.status == "completed" and self._metric.is_better(result.metric, self._best.metric if self._best else None):
+        if result.status == "completed" and self._metric.is_better(
+            result.metric, self._best.metric if self._best else None
+        ):
             self._best = result
 
     def add(self, result: TrialResult, wins_tie: bool = False) -> None:
         """Adds a finished trial; with ``wins_tie``, it is the best even when it only ties the best metric so far."""
         self.results.append(result)
         best = self._best.metric if self._best else None
-        if wins_tie and result.status == "completed" and (best is None or abs(result.metric - best) <= TIE or self._metric.is_better(result.metric, best)):
+        if (
+            wins_tie
+            and result.status == "completed"
+            and (best is None or abs(result.metric - best) <= TIE or self._metric.is_better(result.metric, best))
+        ):
             self._best = result
         else:
             self._consider(result)
 
     def prefer(self, result: TrialResult) -> None:
-        """Makes a completed trial that ties the best metric the best (a tie-break decided elsewhere, on predictions the board does not hold)."""
+        """Makes a completed trial that ties the best metric the best (a tie-break decided elsewhere, on predictions the
+        board does not hold)."""
         if result.status != "completed" or self._best is None or abs(result.metric - self._best.metric) > TIE:
             raise ValueError(f"trial {result.iteration} does not tie the best trial; only a tie can be broken")
         self._best = result
 
     def best(self) -> TrialResult | None:
-        """The completed trial with the best metric (the first to reach it wins a tie, unless added with ``wins_tie``)."""
+        """The completed trial with the best metric (the first to reach it wins a tie, unless added with
+        ``wins_tie``)."""
         return self._best
 
     def ranked(self) -> list[TrialResult]:
@@ -81,7 +89,9 @@ class Leaderboard:
         best_value = f"{best.metric:.4f}" if best else "nan"
         if result.status == "early_terminated":
             pipeline = f"{pipeline[:26]} [stopped early]"
-        return f"{result.iteration:>9}   {pipeline[:40]:<40} {_clock(result.duration_s):>10} {value:>10} {best_value:>10}"
+        return (
+            f"{result.iteration:>9}   {pipeline[:40]:<40} {_clock(result.duration_s):>10} {value:>10} {best_value:>10}"
+        )
 
     def table(self) -> list[dict]:
         """Rows for a table artifact: rank, iteration, model, metric, duration, status, params."""
@@ -107,8 +117,11 @@ class Leaderboard:
         Path(path).write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
 
     @classmethod
-    def load(cls, path: str | Path) -> "Leaderboard":
+    def load(cls, path: str | Path) -> Leaderboard:
         """Reads a leaderboard written by :meth:`save`."""
         payload = json.loads(Path(path).read_text(encoding="utf-8"))
-        results = [TrialResult(**{**r, "fold_metrics": tuple(r["fold_metrics"]), "curve": tuple(r.get("curve", ()))}) for r in payload["results"]]
+        results = [
+            TrialResult(**{**r, "fold_metrics": tuple(r["fold_metrics"]), "curve": tuple(r.get("curve", ()))})
+            for r in payload["results"]
+        ]
         return cls(payload["metric_name"], results)

@@ -12,7 +12,8 @@ from components.models.dnn import find_encoder, plan_text_models
 
 @dataclass(frozen=True)
 class Portfolio:
-    """The families to search, in order, and each one's fixed parameters (settings of the experiment, not hyperparameters).
+    """The families to search, in order, and each one's fixed parameters (settings of the experiment, not
+    hyperparameters).
 
     Attributes:
         overrides: Per family, parameters that replace its defaults: ``featurization: off`` for every family,

@@ -49,7 +49,8 @@ def best_calibrated(
     metric: Metric,
     classes: np.ndarray | None,
 ) -> tuple[TrialResult, float, float]:
-    """Of the trials that tie the best one on the primary metric, the one ``Problem.tiebreak`` ranks first (a classifier's best calibrated).
+    """Of the trials that tie the best one on the primary metric, the one ``Problem.tiebreak`` ranks first (a
+    classifier's best calibrated).
 
     On easy data many trials reach an AUC or accuracy of 1.0 on the
     validation rows; the first to get there is not the best of them.
@@ -71,10 +72,15 @@ def best_calibrated(
 
 
 def tied_with(best: TrialResult, results: list[TrialResult], candidates: dict[int, np.ndarray]) -> list[TrialResult]:
-    """The completed trials (``best`` among them) whose predictions were kept and that tie ``best`` on the primary metric, the earliest first."""
+    """The completed trials (``best`` among them) whose predictions were kept and that tie ``best`` on the primary
+    metric, the earliest first."""
     return [
-        r for r in sorted(results, key=lambda r: r.iteration)
-        if r.status == "completed" and r.iteration in candidates and r.metric is not None and abs(r.metric - best.metric) <= TIE
+        r
+        for r in sorted(results, key=lambda r: r.iteration)
+        if r.status == "completed"
+        and r.iteration in candidates
+        and r.metric is not None
+        and abs(r.metric - best.metric) <= TIE
     ]
 
 
@@ -96,7 +102,8 @@ class EnsembleCandidates:
         self._metrics: dict[int, float] = {}
 
     def add(self, result, predictions: np.ndarray) -> None:
-        """Keeps a completed trial's predictions if it ranks among the best and they can be averaged (a classifier's labels cannot)."""
+        """Keeps a completed trial's predictions if it ranks among the best and they can be averaged (a classifier's
+        labels cannot)."""
         if not self.problem.averages(predictions):
             return
         self.predictions[result.iteration] = predictions

@@ -22,7 +22,9 @@ from components.experiment.results import TrialResult
 from components.search.store import SweepStore
 from components.sqlite import write_ahead
 
-if TYPE_CHECKING:  # the recorder process imports this module: it stays clear of scikit-learn (see components/experiment/results.py)
+if (
+    TYPE_CHECKING
+):  # the recorder process imports this module: it stays clear of scikit-learn (see components/experiment/results.py)
     from components.experiment.leaderboard import Leaderboard
 
 _MAX_TAG = 4000
@@ -96,7 +98,9 @@ class ExperimentTracker:
     def log_metrics(self, metrics: dict[str, float]) -> None:
         """Metrics of the parent run."""
         now = int(time.time() * 1000)
-        self.client.log_batch(self.parent_run_id, metrics=[MlflowMetric(k, float(v), now, 0) for k, v in metrics.items()])
+        self.client.log_batch(
+            self.parent_run_id, metrics=[MlflowMetric(k, float(v), now, 0) for k, v in metrics.items()]
+        )
 
     def finish(self, metrics: dict[str, float], tags: dict[str, str], failed: bool = False) -> None:
         """Closes the parent run with its summary."""
@@ -110,7 +114,8 @@ class ExperimentTracker:
 
 
 class TrialRecorder:
-    """Writes a sweep's finished trials, from one thread or process: first each one's durable record, then its nested run.
+    """Writes a sweep's finished trials, from one thread or process: first each one's durable record, then its nested
+    run.
 
     Args:
         tracking_uri: The MLflow tracking URI.

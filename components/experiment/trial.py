@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -119,14 +120,20 @@ def evaluate_staged(
         if step < len(stages) and reporter(curve[-1], step):
             return tuple(curve), tuple(scores), True
     if fitted is not None:
-        fitted.extend(Pipeline([("featurize", featurizer), ("model", model)]) for featurizer, (*_, model) in zip(featurizers, folds))
+        fitted.extend(
+            Pipeline([("featurize", featurizer), ("model", model)])
+            for featurizer, (*_, model) in zip(featurizers, folds)
+        )
     if kept is not None:
         kept.extend(predictions)
     return tuple(curve), tuple(scores), False
 
 
-def _featurized_fold(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, train_rows: np.ndarray, valid_rows: np.ndarray) -> tuple:
-    """A fresh clone of the pipeline's featurizer fitted on a fold's training rows, and the fold's rows through it: (featurizer, X_train, y_train, X_valid, y_valid)."""
+def _featurized_fold(
+    pipeline: Pipeline, X: pd.DataFrame, y: pd.Series, train_rows: np.ndarray, valid_rows: np.ndarray
+) -> tuple:
+    """A fresh clone of the pipeline's featurizer fitted on a fold's training rows, and the fold's rows through it:
+    (featurizer, X_train, y_train, X_valid, y_valid)."""
     featurizer = clone(pipeline.named_steps["featurize"])
     # fit_transform, as Pipeline.fit does: target encodings of the training rows are cross-fitted.
     X_train = featurizer.fit_transform(X.iloc[train_rows], y.iloc[train_rows])
@@ -144,7 +151,8 @@ def evaluate_stopping_early(
     metric: Metric,
     kept: list[np.ndarray] | None = None,
 ) -> tuple[tuple[float, ...], int]:
-    """Like ``evaluate_pipeline``, for a booster that stops on each fold once its loss on the fold's validation rows stalls.
+    """Like ``evaluate_pipeline``, for a booster that stops on each fold once its loss on the fold's validation rows
+    stalls.
 
     Each fold's model predicts with the rounds up to its best validation loss.
     Returns the fold metrics and the mean of those round counts: what a refit
@@ -164,7 +172,14 @@ def evaluate_stopping_early(
 
 
 def run_trial(
-    config: TrialConfig, X: pd.DataFrame, y: pd.Series, plan: SplitPlan, problem: Problem, metric: Metric, seed: int, reporter: Reporter | None = None
+    config: TrialConfig,
+    X: pd.DataFrame,
+    y: pd.Series,
+    plan: SplitPlan,
+    problem: Problem,
+    metric: Metric,
+    seed: int,
+    reporter: Reporter | None = None,
 ) -> TrialResult:
     """Runs one trial; an exception inside it becomes a failed result, not a crash.
 
@@ -205,7 +220,8 @@ def run_trial_full(
     keep_model: bool = False,
     keep_predictions: bool = False,
 ) -> TrialOutput:
-    """Runs one trial like ``run_trial``, handing back its model and validation predictions when asked (see ``TrialOutput``)."""
+    """Runs one trial like ``run_trial``, handing back its model and validation predictions when asked (see
+    ``TrialOutput``)."""
     started = time.perf_counter()
     fitted: list[Pipeline] = []
     kept: list[np.ndarray] = []
@@ -216,18 +232,41 @@ def run_trial_full(
         patience = config.params.get("early_stopping_rounds") if family.rounds_param else None
         if stages:
             pipeline = build_pipeline(config.model_name, problem, {**config.params, **stages[0]}, seed)
-            curve, fold_metrics, stopped = evaluate_staged(pipeline, stages, X, y, plan, problem, metric, reporter, fitted, kept)
+            curve, fold_metrics, stopped = evaluate_staged(
+                pipeline, stages, X, y, plan, problem, metric, reporter, fitted, kept
+            )
         elif patience:
             pipeline = build_pipeline(config.model_name, problem, config.params, seed)
-            fold_metrics, rounds = evaluate_stopping_early(pipeline, family, int(patience), X, y, plan, problem, metric, kept)
+            fold_metrics, rounds = evaluate_stopping_early(
+                pipeline, family, int(patience), X, y, plan, problem, metric, kept
+            )
             params = {**config.params, family.rounds_param: rounds}  # what the refit on all rows grows
         else:
-            fold_metrics = evaluate_pipeline(build_pipeline(config.model_name, problem, config.params, seed), X, y, plan, problem, metric, fitted, kept)
+            fold_metrics = evaluate_pipeline(
+                build_pipeline(config.model_name, problem, config.params, seed),
+                X,
+                y,
+                plan,
+                problem,
+                metric,
+                fitted,
+                kept,
+            )
         value = float(np.mean(fold_metrics))
         if not np.isfinite(value):
             raise ValueError(f"the metric is not finite ({value})")
         status: TrialStatus = "early_terminated" if stopped else "completed"
-        result = TrialResult(config.iteration, config.model_name, params, status, value, time.perf_counter() - started, None, fold_metrics, curve)
+        result = TrialResult(
+            config.iteration,
+            config.model_name,
+            params,
+            status,
+            value,
+            time.perf_counter() - started,
+            None,
+            fold_metrics,
+            curve,
+        )
         done = status == "completed"
         model = fitted[0] if keep_model and done and len(fitted) == 1 else None
         predictions = np.concatenate(kept) if keep_predictions and done and kept else None
@@ -238,7 +277,15 @@ def run_trial_full(
     except (Exception, SystemExit) as error:
         reason = f"{type(error).__name__}: {error}"
         detail = traceback.format_exc(limit=3)
-        failed = TrialResult(config.iteration, config.model_name, config.params, "failed", None, time.perf_counter() - started, f"{reason}\n{detail}")
+        failed = TrialResult(
+            config.iteration,
+            config.model_name,
+            config.params,
+            "failed",
+            None,
+            time.perf_counter() - started,
+            f"{reason}\n{detail}",
+        )
         return TrialOutput(failed)
 
 
@@ -246,6 +293,7 @@ def shipped(value: Any) -> Any:
     """Returns ``value``: the task a sweep ships its data through to the workers.
 
     Here, beside the trials, so that a worker runs it with the module its trials
-    need anyway: defined among jido's Prefect tasks, it made every worker import Prefect first (seconds before the first trial).
+    need anyway: defined among jido's Prefect tasks, it made every worker import Prefect first (seconds before the first
+        trial).
     """
     return value

@@ -40,7 +40,7 @@ class SelectColumns(TransformerMixin, BaseEstimator):
         return True
 
 
-def _has_classes(ensemble: "VotingEnsemble") -> bool:
+def _has_classes(ensemble: VotingEnsemble) -> bool:
     return get_problem(ensemble.task).has_classes
 
 
@@ -55,7 +55,8 @@ class Densify(BaseEstimator, TransformerMixin):
 
 
 def _sparse_featurized(member: Pipeline) -> Pipeline:
-    """``member`` with a featurizer that may give sparse output, followed by :class:`Densify` where it asked for dense features.
+    """``member`` with a featurizer that may give sparse output, followed by :class:`Densify` where it asked for dense
+    features.
 
     The featurizer's output is otherwise the same, so members that differ only
     there (gradient boosting takes dense features, forests sparse) share one.
@@ -103,7 +104,9 @@ class VotingEnsemble(BaseEstimator):
             groups.setdefault(_featurizer_key(member), []).append(i)
         for group in groups.values():
             featurizer = members[group[0]].steps[0]
-            features = featurizer[1].fit_transform(X, y)  # as Pipeline.fit does: a target encoder's training rows are cross-fitted
+            features = featurizer[1].fit_transform(
+                X, y
+            )  # as Pipeline.fit does: a target encoder's training rows are cross-fitted
             for i in group:
                 members[i].steps[0] = featurizer
                 own = features
@@ -118,7 +121,8 @@ class VotingEnsemble(BaseEstimator):
         return self
 
     def _outputs(self, X: pd.DataFrame, method: str):
-        """Each member's index and ``method``'s output on ``X``, featurizing once per group of members that share a featurizer."""
+        """Each member's index and ``method``'s output on ``X``, featurizing once per group of members that share a
+        featurizer."""
         check_is_fitted(self, "members_")
         for group in getattr(self, "feature_groups_", None) or [[i] for i in range(len(self.members_))]:
             features = self.members_[group[0]].steps[0][1].transform(X)
@@ -144,9 +148,9 @@ class VotingEnsemble(BaseEstimator):
             total += self.weights_[i] * np.asarray(values, dtype=float)
         return total
 
-
     def reads_records(self) -> bool:
-        """Whether every member's featurizer reads a request's records (see ``components.features.records.takes_records``)."""
+        """Whether every member's featurizer reads a request's records (see
+        ``components.features.records.takes_records``)."""
         check_is_fitted(self, "members_")
         featurizers = [member.steps[0][1] for member in self.members_]
         return all(hasattr(f, "reads_records") and f.reads_records() for f in featurizers)

@@ -17,7 +17,14 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from components.features.columns import MISSING_CATEGORY, DatetimeParts, NumericCoercer, TextTfidf, profile_table, target_encoder
+from components.features.columns import (
+    MISSING_CATEGORY,
+    DatetimeParts,
+    NumericCoercer,
+    TextTfidf,
+    profile_table,
+    target_encoder,
+)
 from components.features.records import Records, row_tables
 
 
@@ -35,7 +42,8 @@ class AutoFeaturizer(BaseEstimator, TransformerMixin):
     Args:
         scale_numeric: Standardise numeric features (for linear models, SVMs, k-NN).
         sparse_output: Allow a sparse result (one-hot and TF-IDF stay sparse).
-        max_categories: One-hot columns at most per categorical column; a column with more distinct values is target encoded.
+        max_categories: One-hot columns at most per categorical column; a column with more distinct values is target
+            encoded.
         text_max_features: Vocabulary cap for each free-text column.
     """
 
@@ -57,7 +65,8 @@ class AutoFeaturizer(BaseEstimator, TransformerMixin):
         return self
 
     def fit_transform(self, X: pd.DataFrame, y=None, **fit_params):
-        """Fits and returns the training rows' features (target encodings cross-fitted, unlike ``fit`` then ``transform``)."""
+        """Fits and returns the training rows' features (target encodings cross-fitted, unlike ``fit`` then
+        ``transform``)."""
         self._build(X, y)
         return self.transformer_.fit_transform(self._as_strings(X), y)
 
@@ -69,24 +78,38 @@ class AutoFeaturizer(BaseEstimator, TransformerMixin):
             by_kind.setdefault(profile.kind, []).append(profile.name)
         transformers = []
         if by_kind.get("numeric"):
-            steps = [("coerce", NumericCoercer()), ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True))]
+            steps = [
+                ("coerce", NumericCoercer()),
+                ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+            ]
             if self.scale_numeric:
                 steps.append(("scale", StandardScaler()))
             transformers.append(("numeric", Pipeline(steps), by_kind["numeric"]))
         if by_kind.get("categorical"):
-            # Missing categories are filled by _as_strings; versions registered before that carry a constant imputer first.
+            # Missing categories are filled by _as_strings; versions registered before that carry a constant imputer
+            # first.
             many = [c for c in by_kind["categorical"] if X[c].nunique(dropna=False) > self.max_categories]
             few = [c for c in by_kind["categorical"] if c not in many]
             if few:
-                encode = OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=self.max_categories, sparse_output=self.sparse_output)
+                encode = OneHotEncoder(
+                    handle_unknown="infrequent_if_exist",
+                    max_categories=self.max_categories,
+                    sparse_output=self.sparse_output,
+                )
                 transformers.append(("categorical", encode, few))
             if many:
-                # A regression target (floats) is encoded as one mean; integer ones may be class labels ("auto" decides).
+                # A regression target (floats) is encoded as one mean; integer ones may be class labels ("auto"
+                # decides).
                 target_type = "continuous" if y is not None and pd.api.types.is_float_dtype(pd.Series(y)) else "auto"
-                encode = Pipeline([("target", target_encoder(target_type))] + ([("scale", StandardScaler())] if self.scale_numeric else []))
+                encode = Pipeline(
+                    [("target", target_encoder(target_type))]
+                    + ([("scale", StandardScaler())] if self.scale_numeric else [])
+                )
                 transformers.append(("high_cardinality", encode, many))
         if by_kind.get("datetime"):
-            parts = Pipeline([("parts", DatetimeParts()), ("impute", SimpleImputer(strategy="median", keep_empty_features=True))])
+            parts = Pipeline(
+                [("parts", DatetimeParts()), ("impute", SimpleImputer(strategy="median", keep_empty_features=True))]
+            )
             if self.scale_numeric:
                 parts.steps.append(("scale", StandardScaler()))
             transformers.append(("datetime", parts, by_kind["datetime"]))
@@ -94,10 +117,13 @@ class AutoFeaturizer(BaseEstimator, TransformerMixin):
             transformers.append((f"text_{column}", TextTfidf(self.text_max_features), [column]))
         if not transformers:
             raise ValueError("no usable feature columns: every column was dropped during featurization")
-        self.transformer_ = ColumnTransformer(transformers, remainder="drop", sparse_threshold=1.0 if self.sparse_output else 0.0)
+        self.transformer_ = ColumnTransformer(
+            transformers, remainder="drop", sparse_threshold=1.0 if self.sparse_output else 0.0
+        )
 
     def transform(self, X: pd.DataFrame):
-        """The features of ``X``: what the fitted ColumnTransformer's ``transform`` gives, computed without its per-call machinery.
+        """The features of ``X``: what the fitted ColumnTransformer's ``transform`` gives, computed without its per-call
+        machinery.
 
         ColumnTransformer.transform spends ~5 ms per call on input validation,
         metadata routing and joblib dispatch before any work: most of a
@@ -107,7 +133,9 @@ class AutoFeaturizer(BaseEstimator, TransformerMixin):
         checks both agree on every column kind.
         """
         check_is_fitted(self, "transformer_")
-        if isinstance(X, Records):  # a request's rows: looked up in tables of this featurizer's own output when their values allow
+        if isinstance(
+            X, Records
+        ):  # a request's rows: looked up in tables of this featurizer's own output when their values allow
             features = tables.features(X.rows) if (tables := row_tables(self)) is not None else None
             if features is not None:
                 return features
@@ -131,19 +159,23 @@ class AutoFeaturizer(BaseEstimator, TransformerMixin):
         return [p.name for p in self.profiles_ if p.kind != "dropped"]
 
     def reads_records(self) -> bool:
-        """Whether ``transform`` looks a request's :class:`Records` up in tables (every column group tabulates: no datetimes, no text)."""
+        """Whether ``transform`` looks a request's :class:`Records` up in tables (every column group tabulates: no
+        datetimes, no text)."""
         check_is_fitted(self, "transformer_")
         return row_tables(self) is not None
 
     def _as_strings(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Casts categorical columns to object dtype so encoders see plain values, with ``MISSING_CATEGORY`` for a missing one."""
+        """Casts categorical columns to object dtype so encoders see plain values, with ``MISSING_CATEGORY`` for a
+        missing one."""
         X = pd.DataFrame(X)
         categorical = [p.name for p in self.profiles_ if p.kind == "categorical" and p.name in X.columns]
         if categorical:
             X = X.copy()
             for column in categorical:
                 values = X[column]
-                if isinstance(values.dtype, pd.StringDtype) and values.dtype.na_value is np.nan:  # pandas' default str: one cast
+                if (
+                    isinstance(values.dtype, pd.StringDtype) and values.dtype.na_value is np.nan
+                ):  # pandas' default str: one cast
                     X[column] = values.fillna(MISSING_CATEGORY).astype(object)
                 else:
                     X[column] = values.astype("string").fillna(MISSING_CATEGORY).astype(object)

@@ -1,4 +1,5 @@
-"""Columns: how each one is profiled (number, category, date, text, dropped), and the transformers of one column kind."""
+"""Columns: how each one is profiled (number, category, date, text, dropped), and the transformers of one column
+kind."""
 
 from __future__ import annotations
 
@@ -36,8 +37,10 @@ class ColumnProfile:
 
 
 def is_string_like(series: pd.Series) -> bool:
-    return pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series) or isinstance(
-        series.dtype, pd.CategoricalDtype
+    return (
+        pd.api.types.is_object_dtype(series)
+        or pd.api.types.is_string_dtype(series)
+        or isinstance(series.dtype, pd.CategoricalDtype)
     )
 
 
@@ -89,7 +92,8 @@ def profile_table(X: pd.DataFrame) -> list[ColumnProfile]:
 def target_encoder(target_type: str) -> TargetEncoder:
     """A target encoder whose cross-fitting shuffles the same way every time (seed 0).
 
-    scikit-learn 1.9 takes the shuffling as a splitter in ``cv`` (``random_state`` is deprecated there); earlier versions take ``random_state``.
+    scikit-learn 1.9 takes the shuffling as a splitter in ``cv`` (``random_state`` is deprecated there); earlier
+    versions take ``random_state``.
     """
     import sklearn
     from sklearn.model_selection import KFold, StratifiedKFold
@@ -110,10 +114,17 @@ class NumericCoercer(BaseEstimator, TransformerMixin):
 
     def transform(self, X):
         frame = pd.DataFrame(X)
-        if not any(is_string_like(frame[c]) for c in frame.columns):  # numbers and booleans: one conversion, not one per column
+        if not any(
+            is_string_like(frame[c]) for c in frame.columns
+        ):  # numbers and booleans: one conversion, not one per column
             return frame.to_numpy(dtype=float, na_value=np.nan)
         return np.column_stack(
-            [pd.to_numeric(frame[c].astype("string") if is_string_like(frame[c]) else frame[c].astype(float), errors="coerce") for c in frame.columns]
+            [
+                pd.to_numeric(
+                    frame[c].astype("string") if is_string_like(frame[c]) else frame[c].astype(float), errors="coerce"
+                )
+                for c in frame.columns
+            ]
         ).astype(float)
 
     def get_feature_names_out(self, input_features=None):
@@ -134,7 +145,11 @@ class DatetimeParts(BaseEstimator, TransformerMixin):
         blocks = []
         for column in frame.columns:
             parsed = to_datetime(frame[column])
-            blocks.append(np.column_stack([getattr(parsed.dt, part).to_numpy(dtype=float, na_value=np.nan) for part in self._PARTS]))
+            blocks.append(
+                np.column_stack(
+                    [getattr(parsed.dt, part).to_numpy(dtype=float, na_value=np.nan) for part in self._PARTS]
+                )
+            )
         return np.hstack(blocks)
 
     def get_feature_names_out(self, input_features=None):

@@ -69,7 +69,9 @@ class NativeFeaturizer(BaseEstimator, TransformerMixin):
         self._build(X, y)
         if self.encoded_ is not None:
             return self.encoded_.fit_transform(X, y)
-        return _codes_frame(self.transform(X), dict(zip(self.categorical_positions_, self.categories_.values())), pd.DataFrame(X).index)
+        return _codes_frame(
+            self.transform(X), dict(zip(self.categorical_positions_, self.categories_.values())), pd.DataFrame(X).index
+        )
 
     def _build(self, X: pd.DataFrame, y) -> None:
         if self.max_categories < 1:
@@ -96,7 +98,8 @@ class NativeFeaturizer(BaseEstimator, TransformerMixin):
         self.categorical_positions_ = list(range(len(self.numeric_), len(self.numeric_) + len(self.categories_)))
 
     def transform(self, X):
-        """The features as a float array: numbers (missing kept), each category as its code among the training categories.
+        """The features as a float array: numbers (missing kept), each category as its code among the training
+        categories.
 
         A missing, rare or unseen category is NaN. The codes are the ones the
         booster learned from ``fit_transform``'s categoricals, so LightGBM and
@@ -123,14 +126,16 @@ class NativeFeaturizer(BaseEstimator, TransformerMixin):
         return np.hstack(blocks) if blocks else np.empty((len(X), 0))
 
     def reads_records(self) -> bool:
-        """Whether ``transform`` reads :class:`Records` without building a frame for them (no datetimes; text goes to ``encoded_``)."""
+        """Whether ``transform`` reads :class:`Records` without building a frame for them (no datetimes; text goes to
+        ``encoded_``)."""
         check_is_fitted(self, "profiles_")
         if self.encoded_ is not None:
             return row_tables(self.encoded_) is not None
         return self.datetime_parts_ is None
 
     def _from_records(self, rows) -> np.ndarray | None:
-        """The features of a request's rows, as ``transform`` computes them from a frame; None for a value only pandas reads alike.
+        """The features of a request's rows, as ``transform`` computes them from a frame; None for a value only pandas
+        reads alike.
 
         Numbers are taken as they are; a string in a numeric column goes the
         pandas way, which parses it as ``NumericCoercer`` does.
@@ -184,7 +189,9 @@ def _codes(values: pd.Series, categories: list[str]) -> np.ndarray:
     if len(values) <= _LOOKUP_ROWS:
         position = _positions(categories)
         return np.array([_code(v, position) for v in values], dtype=float)
-    if is_text_categorical(values):  # read from a file's dictionary (components.data.inputs.read_batches): recoded, not rehashed
+    if is_text_categorical(
+        values
+    ):  # read from a file's dictionary (components.data.inputs.read_batches): recoded, not rehashed
         codes = values.cat.set_categories(categories).cat.codes.to_numpy().astype(float)
         codes[codes < 0] = np.nan
         return codes
@@ -196,7 +203,8 @@ def _codes(values: pd.Series, categories: list[str]) -> np.ndarray:
 
 
 def _codes_frame(features: np.ndarray, categories: dict[int, list], index=None) -> pd.DataFrame:
-    """``features`` as a frame whose columns at the positions in ``categories`` are pandas categoricals of those categories (codes NaN: missing)."""
+    """``features`` as a frame whose columns at the positions in ``categories`` are pandas categoricals of those
+    categories (codes NaN: missing)."""
     # Positional column labels: scikit-learn then records no feature names, so predicting from the array warns of none.
     frame = pd.DataFrame(features, index=index)
     for j, values in categories.items():
@@ -206,19 +214,23 @@ def _codes_frame(features: np.ndarray, categories: dict[int, list], index=None) 
 
 
 def like_training_frame(features, training: object):
-    """``transform``'s array of codes as the frame ``fit_transform`` gave for ``training`` (same categoricals); other input as it is.
+    """``transform``'s array of codes as the frame ``fit_transform`` gave for ``training`` (same categoricals); other
+    input as it is.
 
     For a booster that reads categories from a frame's dtypes and checks that
     its validation rows come the same way (XGBoost).
     """
     if not isinstance(training, pd.DataFrame) or isinstance(features, pd.DataFrame):
         return features
-    categoricals = {j: dtype.categories for j, dtype in enumerate(training.dtypes) if isinstance(dtype, pd.CategoricalDtype)}
+    categoricals = {
+        j: dtype.categories for j, dtype in enumerate(training.dtypes) if isinstance(dtype, pd.CategoricalDtype)
+    }
     return _codes_frame(np.asarray(features, dtype=float), categoricals)
 
 
 def category_codes(frame: pd.DataFrame) -> tuple[np.ndarray, list[int]]:
-    """A frame of numbers and pandas categoricals as a float array (each category its code, NaN for missing), and the categoricals' positions."""
+    """A frame of numbers and pandas categoricals as a float array (each category its code, NaN for missing), and the
+    categoricals' positions."""
     positions = [j for j, dtype in enumerate(frame.dtypes) if isinstance(dtype, pd.CategoricalDtype)]
     columns = []
     for j in range(frame.shape[1]):

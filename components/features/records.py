@@ -25,9 +25,10 @@ from __future__ import annotations
 import threading
 import warnings
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Real
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -107,7 +108,8 @@ class RowTables:
     missing: str
 
     def features(self, rows: Sequence[dict]):
-        """The features of ``rows``, or None when a value is not a plain number (numeric column) or string (categorical column)."""
+        """The features of ``rows``, or None when a value is not a plain number (numeric column) or string (categorical
+        column)."""
         for row in rows:
             for column in self.numeric:
                 value = row.get(column, _UNSEEN)
@@ -117,17 +119,20 @@ class RowTables:
                 value = row.get(column, 0)
                 if value is not None and type(value) is not str:
                     return None
-        blocks = [g.features(rows) if isinstance(g, _NumericGroup) else g.features(rows, self.missing) for g in self.groups]
+        blocks = [
+            g.features(rows) if isinstance(g, _NumericGroup) else g.features(rows, self.missing) for g in self.groups
+        ]
         dense = np.hstack(blocks)
         return sparse.csr_matrix(dense) if self.sparse_output else dense
 
 
-_TABLES: "weakref.WeakKeyDictionary[Any, RowTables | None]" = weakref.WeakKeyDictionary()
+_TABLES: weakref.WeakKeyDictionary[Any, RowTables | None] = weakref.WeakKeyDictionary()
 _TABLES_LOCK = threading.Lock()
 
 
 def row_tables(featurizer) -> RowTables | None:
-    """The fitted featurizer's tables, built on first use and kept beside it (None when a group has no table: datetime, text).
+    """The fitted featurizer's tables, built on first use and kept beside it (None when a group has no table: datetime,
+    text).
 
     Kept outside the estimator, so it is not saved with the model nor copied by ``clone``.
     """
@@ -160,11 +165,14 @@ def _build(featurizer) -> RowTables | None:
             return None
     numeric = tuple(c for g in groups if isinstance(g, _NumericGroup) for c in g.columns)
     categorical = tuple(c for g in groups if isinstance(g, _CategoricalGroup) for c in g.columns)
-    return RowTables(tuple(groups), numeric, categorical, bool(featurizer.transformer_.sparse_output_), MISSING_CATEGORY)
+    return RowTables(
+        tuple(groups), numeric, categorical, bool(featurizer.transformer_.sparse_output_), MISSING_CATEGORY
+    )
 
 
 def _tabulate(fitted, columns: tuple[str, ...], missing: str) -> _CategoricalGroup | None:
-    """Passes each column's training categories, and one unseen value, through the fitted group; keeps what each column owns.
+    """Passes each column's training categories, and one unseen value, through the fitted group; keeps what each column
+    owns.
 
     None when an output column follows more than one input column (no encoder jido fits does that).
     """
@@ -174,9 +182,9 @@ def _tabulate(fitted, columns: tuple[str, ...], missing: str) -> _CategoricalGro
     rows = [first]
     spans = []
     for j, values in enumerate(categories):
-        varied = values + [_UNSEEN]
+        varied = [*values, _UNSEEN]
         spans.append((len(rows), varied))
-        rows.extend(first[:j] + [value] + first[j + 1:] for value in varied)
+        rows.extend([*first[:j], value, *first[j + 1 :]] for value in varied)
     table = pd.DataFrame(rows, columns=list(columns), dtype=object)
     out = table
     with warnings.catch_warnings():
@@ -187,7 +195,7 @@ def _tabulate(fitted, columns: tuple[str, ...], missing: str) -> _CategoricalGro
     reference = out[0]
     positions, values = [], []
     for start, varied in spans:
-        block = out[start:start + len(varied)]
+        block = out[start : start + len(varied)]
         where = np.flatnonzero((block != reference).any(axis=0))
         positions.append(where)
         values.append({value: block[k, where] for k, value in enumerate(varied)})
@@ -198,7 +206,8 @@ def _tabulate(fitted, columns: tuple[str, ...], missing: str) -> _CategoricalGro
 
 
 def takes_records(pipeline) -> bool:
-    """Whether a fitted pipeline can be given :class:`Records`: its first step reads them, and so does its last when it reads input itself.
+    """Whether a fitted pipeline can be given :class:`Records`: its first step reads them, and so does its last when it
+    reads input itself.
 
     A single model's pipeline starts with its featurizer (an
     ``AutoFeaturizer`` whose groups all tabulate, a ``NativeFeaturizer``

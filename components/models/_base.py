@@ -65,7 +65,8 @@ class ModelFamily(ABC):
         return 0
 
     def fit_stopping_early(self, model: BaseEstimator, X, y, X_valid, y_valid, patience: int) -> int:
-        """Fits ``model`` on ``X``, ``y`` until its loss on the validation rows has not improved for ``patience`` rounds.
+        """Fits ``model`` on ``X``, ``y`` until its loss on the validation rows has not improved for ``patience``
+        rounds.
 
         Only for a family with a ``rounds_param``, in a trial whose parameters
         set ``early_stopping_rounds`` (see ``components.experiment.trial.run_trial_full``).
@@ -90,7 +91,8 @@ def growth_stages(param: str, total: int, n_stages: int = 10) -> list[dict[str, 
 
 
 class NativeCategoriesMixin:
-    """For a gradient booster that splits on pandas categories and routes missing values itself (see ``components.features.native``)."""
+    """For a gradient booster that splits on pandas categories and routes missing values itself (see
+    ``components.features.native``)."""
 
     accepts_sparse: ClassVar[bool]
 

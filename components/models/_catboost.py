@@ -40,7 +40,8 @@ def openmp_threads() -> int:
 
 
 def _catboost_frame(X, positions: list[int]) -> pd.DataFrame | object:
-    """``X`` (float codes or numbers) as CatBoost reads it: the categorical positions as integer codes, -1 for missing."""
+    """``X`` (float codes or numbers) as CatBoost reads it: the categorical positions as integer codes, -1 for
+    missing."""
     if not positions:
         return X  # numbers only (or a sparse matrix from a text table): CatBoost reads them as they are
     values = np.asarray(X, dtype=float)
@@ -56,8 +57,11 @@ class _CategoryCodes:
         if isinstance(X, pd.DataFrame):
             X, positions = category_codes(X)
         if "eval_set" in fit_params:  # validation rows for early stopping come as transform's float codes
-            fit_params["eval_set"] = [(_catboost_frame(X_valid, positions), y_valid) for X_valid, y_valid in fit_params["eval_set"]]
-        # Unset (CatBoost's every core), the thread count is OpenMP's here for this fit, and unset again after, so clones
+            fit_params["eval_set"] = [
+                (_catboost_frame(X_valid, positions), y_valid) for X_valid, y_valid in fit_params["eval_set"]
+            ]
+        # Unset (CatBoost's every core), the thread count is OpenMP's here for this fit, and unset again after, so
+        # clones
         # match. Through CatBoost's own parameter dict: its set_params refuses a model already fitted.
         params = self._init_params
         requested = params.get("thread_count", -1)

@@ -49,7 +49,15 @@ class LightGBMFamily(NativeCategoriesMixin, ModelFamily):
         return _with_class_weight(space, problem)
 
     def defaults(self, problem) -> dict[str, Any]:
-        found = {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20, "colsample_bytree": 1.0, "reg_alpha": 1e-4, "reg_lambda": 1.0}
+        found = {
+            "n_estimators": 100,
+            "learning_rate": 0.1,
+            "num_leaves": 31,
+            "min_child_samples": 20,
+            "colsample_bytree": 1.0,
+            "reg_alpha": 1e-4,
+            "reg_lambda": 1.0,
+        }
         return _with_stopping(_with_no_class_weight(found, problem))
 
     def build(self, problem, params: dict[str, Any], seed: int):
@@ -88,13 +96,22 @@ class XGBoostFamily(NativeCategoriesMixin, ModelFamily):
         return _with_class_weight(space, problem)
 
     def defaults(self, problem) -> dict[str, Any]:
-        found = {"n_estimators": 100, "learning_rate": 0.1, "max_depth": 6, "min_child_weight": 1.0, "subsample": 1.0, "colsample_bytree": 1.0, "reg_lambda": 1.0}
+        found = {
+            "n_estimators": 100,
+            "learning_rate": 0.1,
+            "max_depth": 6,
+            "min_child_weight": 1.0,
+            "subsample": 1.0,
+            "colsample_bytree": 1.0,
+            "reg_lambda": 1.0,
+        }
         return _with_stopping(_with_no_class_weight(found, problem))
 
     def build(self, problem, params: dict[str, Any], seed: int):
         from xgboost import XGBClassifier, XGBRegressor
 
-        # enable_categorical: splits on the featurizer's pandas categories (a table with text comes encoded, as numbers).
+        # enable_categorical: splits on the featurizer's pandas categories (a table with text comes encoded, as
+        # numbers).
         common = {"random_state": seed, "tree_method": "hist", "enable_categorical": True}
         return _estimator(problem, XGBClassifier, XGBRegressor, common, params)
 
@@ -135,8 +152,17 @@ class CatBoostFamily(NativeCategoriesMixin, ModelFamily):
         return _with_class_weight(space, problem)
 
     def defaults(self, problem) -> dict[str, Any]:
-        # A fixed learning rate: left unset, CatBoost derives one from the round count, and the refit grows another count.
-        found = {"n_estimators": 300, "learning_rate": 0.1, "depth": 6, "l2_leaf_reg": 3.0, "random_strength": 1.0, "max_ctr_complexity": 1, "border_count": 64}
+        # A fixed learning rate: left unset, CatBoost derives one from the round count, and the refit grows another
+        # count.
+        found = {
+            "n_estimators": 300,
+            "learning_rate": 0.1,
+            "depth": 6,
+            "l2_leaf_reg": 3.0,
+            "random_strength": 1.0,
+            "max_ctr_complexity": 1,
+            "border_count": 64,
+        }
         return _with_stopping(_with_no_class_weight(found, problem))
 
     def build(self, problem, params: dict[str, Any], seed: int):
@@ -153,7 +179,8 @@ class CatBoostFamily(NativeCategoriesMixin, ModelFamily):
 
 
 def _estimator(problem, classifier: type, regressor: type, common: dict[str, Any], params: dict[str, Any]):
-    """A regressor, or a classifier behind ``EncodedLabels``, which codes the labels 0..k-1 and turns class weights into row weights.
+    """A regressor, or a classifier behind ``EncodedLabels``, which codes the labels 0..k-1 and turns class weights into
+    row weights.
 
     For XGBoost, whose classifier takes only those codes and has no class
     weights, and CatBoost, whose classes then come back as the user's labels
@@ -176,12 +203,14 @@ def _with_stopping(defaults: dict[str, Any]) -> dict[str, Any]:
 
 
 def _estimator_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The estimator's own parameters: early stopping is the trial's doing (see ``fit_stopping_early``), not the constructor's."""
+    """The estimator's own parameters: early stopping is the trial's doing (see ``fit_stopping_early``), not the
+    constructor's."""
     return {k: v for k, v in params.items() if k != "early_stopping_rounds"}
 
 
 def _with_class_weight(space: dict[str, Distribution], problem) -> dict[str, Distribution]:
-    """Adds class weights (none, or inversely proportional to class frequency, for skewed classes) to a classifier's space."""
+    """Adds class weights (none, or inversely proportional to class frequency, for skewed classes) to a classifier's
+    space."""
     return {**space, "class_weight": Choice((None, "balanced"))} if problem.has_classes else space
 
 
@@ -208,7 +237,9 @@ class EncodedLabels(ClassifierMixin, BaseEstimator):
         if self.class_weight is not None:  # XGBoost has no class weights of its own: the same thing as row weights
             fit_params = {**fit_params, "sample_weight": compute_sample_weight(self.class_weight, codes)}
         if "eval_set" in fit_params:  # validation rows for early stopping, their labels coded alike
-            fit_params["eval_set"] = [(X_valid, self.encoder_.transform(y_valid)) for X_valid, y_valid in fit_params["eval_set"]]
+            fit_params["eval_set"] = [
+                (X_valid, self.encoder_.transform(y_valid)) for X_valid, y_valid in fit_params["eval_set"]
+            ]
         self.estimator_ = clone(self.estimator).fit(X, codes, **fit_params)
         return self
 

@@ -41,7 +41,8 @@ class _ForestFamily(ModelFamily):
 
     def build(self, problem, params: dict[str, Any], seed: int):
         estimator = self._classifier if problem.has_classes else self._regressor
-        # n_jobs None: one job, unless joblib's parallel_config asks for more (the refit on all rows, which runs alone, asks for every core).
+        # n_jobs None: one job, unless joblib's parallel_config asks for more (the refit on all rows, which runs alone,
+        # asks for every core).
         return estimator(random_state=seed, n_jobs=None, **params)
 
     def stages(self, problem, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -79,7 +80,13 @@ class HistGradientBoostingFamily(ModelFamily):
         return space
 
     def defaults(self, problem) -> dict[str, Any]:
-        found = {"learning_rate": 0.1, "max_iter": 100, "max_leaf_nodes": 31, "min_samples_leaf": 20, "l2_regularization": 1e-6}
+        found = {
+            "learning_rate": 0.1,
+            "max_iter": 100,
+            "max_leaf_nodes": 31,
+            "min_samples_leaf": 20,
+            "l2_regularization": 1e-6,
+        }
         return {**found, "class_weight": None} if problem.has_classes else found
 
     def build(self, problem, params: dict[str, Any], seed: int):

@@ -65,7 +65,9 @@ class Problem(ABC):
 
     # Data ----------------------------------------------------------------
 
-    def learning_data(self, frame: pd.DataFrame, target_column: str, ignore_columns=(), role: str = "training_data") -> LearningData:
+    def learning_data(
+        self, frame: pd.DataFrame, target_column: str, ignore_columns=(), role: str = "training_data"
+    ) -> LearningData:
         """Features and target of a training (or validation) table, checked to be learnable for this task type.
 
         Raises:
@@ -84,9 +86,15 @@ class Problem(ABC):
         """
 
     def plan_split(
-        self, y: pd.Series, seed: int, validation_size: float | None = None, n_cross_validations: int | None = None, n_validation_rows: int = 0
+        self,
+        y: pd.Series,
+        seed: int,
+        validation_size: float | None = None,
+        n_cross_validations: int | None = None,
+        n_validation_rows: int = 0,
     ) -> SplitPlan:
-        """How trials are validated: holdout or k-fold (Azure's defaults by size), or the separate validation rows at the end of ``y``."""
+        """How trials are validated: holdout or k-fold (Azure's defaults by size), or the separate validation rows at
+        the end of ``y``."""
         return plan_split(y, seed, validation_size, n_cross_validations, n_validation_rows, stratify=self.stratifies(y))
 
     def stratifies(self, y: pd.Series) -> bool:
@@ -97,7 +105,9 @@ class Problem(ABC):
         """The sorted classes of a target: the columns of kept probabilities; None without classes."""
         return None
 
-    def learn_contract(self, X: pd.DataFrame, profiles: "list[ColumnProfile] | tuple[ColumnProfile, ...]") -> "DataContract":
+    def learn_contract(
+        self, X: pd.DataFrame, profiles: list[ColumnProfile] | tuple[ColumnProfile, ...]
+    ) -> DataContract:
         """The data contract a registered version keeps: what its training features looked like."""
         from components.contract.contract import learn_contract
 
@@ -123,7 +133,9 @@ class Problem(ABC):
             raise ValueError(f"{metric.name} needs class probabilities; this model gives labels only")
         return metric.score(y_true, self.metric_input(metric, predictions, classes), classes)
 
-    def tiebreak(self, metric: Metric, y_true: np.ndarray, predictions: np.ndarray, classes: np.ndarray | None) -> float:
+    def tiebreak(
+        self, metric: Metric, y_true: np.ndarray, predictions: np.ndarray, classes: np.ndarray | None
+    ) -> float:
         """What separates predictions the primary metric ties (higher is better); 0 where nothing does."""
         return 0.0
 

@@ -23,7 +23,10 @@ class Classification(Problem):
     def check_target(self, y: pd.Series, target_column: str) -> tuple[pd.Series, tuple]:
         counts = y.value_counts()
         if len(counts) < 2:
-            raise JidoError(f"target_column {target_column!r} has a single class ({counts.index[0]!r}); classification needs at least two")
+            raise JidoError(
+                f"target_column {target_column!r} has a single class ({counts.index[0]!r}); classification needs at "
+                "least two"
+            )
         return y, tuple(sorted(counts.index.tolist(), key=str))
 
     def stratifies(self, y: pd.Series) -> bool:
@@ -33,7 +36,8 @@ class Classification(Problem):
         return np.sort(np.asarray(pd.unique(y)))
 
     def validation_predictions(self, pipeline, X: pd.DataFrame, classes: np.ndarray | None) -> np.ndarray:
-        """Class probabilities aligned to ``classes`` (zero for a class the model never saw); labels from a model without probabilities."""
+        """Class probabilities aligned to ``classes`` (zero for a class the model never saw); labels from a model
+        without probabilities."""
         if not hasattr(pipeline, "predict_proba"):
             return np.asarray(pipeline.predict(X))
         proba = pipeline.predict_proba(X)
@@ -50,21 +54,27 @@ class Classification(Problem):
             return classes[np.argmax(predictions, axis=1)]
         return predictions
 
-    def tiebreak(self, metric: Metric, y_true: np.ndarray, predictions: np.ndarray, classes: np.ndarray | None) -> float:
-        """Minus the log loss of the probabilities: of trials tied on the primary metric (an AUC of 1.0 on easy data), the better calibrated."""
+    def tiebreak(
+        self, metric: Metric, y_true: np.ndarray, predictions: np.ndarray, classes: np.ndarray | None
+    ) -> float:
+        """Minus the log loss of the probabilities: of trials tied on the primary metric (an AUC of 1.0 on easy data),
+        the better calibrated."""
         if predictions.ndim != 2 or metric.name == "log_loss":
             return 0.0
         from sklearn.metrics import log_loss
 
         proba = np.clip(predictions.astype(float), 1e-15, 1.0)
-        return -float(log_loss(y_true, proba / proba.sum(axis=1, keepdims=True), labels=classes))  # kept as float32: rows sum to 1 only roughly
+        return -float(
+            log_loss(y_true, proba / proba.sum(axis=1, keepdims=True), labels=classes)
+        )  # kept as float32: rows sum to 1 only roughly
 
     def averages(self, predictions: np.ndarray) -> bool:
         """Probabilities average; labels do not."""
         return predictions.ndim == 2
 
     def predict(self, pipeline, X) -> Prediction:
-        """The most probable class and every class's probability, from one pass of the model (inference is most of a deep model's scoring)."""
+        """The most probable class and every class's probability, from one pass of the model (inference is most of a
+        deep model's scoring)."""
         if not hasattr(pipeline, "predict_proba"):
             return Prediction(np.asarray(pipeline.predict(X)))
         proba = pipeline.predict_proba(X)
@@ -77,7 +87,8 @@ class Classification(Problem):
         if prediction.probabilities is None:
             return {"prediction": labels}
         if all(isinstance(c, str) for c in prediction.classes):
-            # Taken from the classes as pandas text: 1.7 ms per 100,000 rows, against 10 ms to convert the array of labels.
+            # Taken from the classes as pandas text: 1.7 ms per 100,000 rows, against 10 ms to convert the array of
+            # labels.
             taken = pd.array(list(prediction.classes), dtype="str").take(np.argmax(prediction.probabilities, axis=1))
             labels = pd.Series(taken, index=index)
         columns: dict[str, Any] = {"prediction": labels}
@@ -91,4 +102,7 @@ class Classification(Problem):
         if prediction.probabilities is None:
             return [{"prediction": label} for label in labels]
         classes = [c.item() if isinstance(c, np.generic) else c for c in prediction.classes]
-        return [{"prediction": label, "probabilities": dict(zip(map(str, classes), row))} for label, row in zip(labels, prediction.probabilities.tolist())]
+        return [
+            {"prediction": label, "probabilities": dict(zip(map(str, classes), row))}
+            for label, row in zip(labels, prediction.probabilities.tolist())
+        ]

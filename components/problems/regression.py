@@ -18,7 +18,10 @@ class Regression(Problem):
         numeric = pd.to_numeric(y, errors="coerce")
         if numeric.isna().any():
             bad = y[numeric.isna()].iloc[0]
-            raise JidoError(f"target_column {target_column!r} must be numeric for regression; found {bad!r}. Use task: classification for labels")
+            raise JidoError(
+                f"target_column {target_column!r} must be numeric for regression; found {bad!r}. Use task: "
+                "classification for labels"
+            )
         if numeric.nunique() < 2:
             raise JidoError(f"target_column {target_column!r} is constant; there is nothing to learn")
         return numeric.astype(float), None

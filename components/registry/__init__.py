@@ -1,1 +1,2 @@
-"""The MLflow model registry: logging and loading pipelines with skops, the champion alias, artefacts kept with a version."""
+"""The MLflow model registry: logging and loading pipelines with skops, the champion alias, artefacts kept with a
+version."""

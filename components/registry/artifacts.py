@@ -10,12 +10,12 @@ from components.contract.contract import DataContract
 from components.errors import JidoError
 from components.registry.models import ModelRef
 
-
 _CONTRACT_TAG = "jido.contract"
 
 
 def log_contract(contract: DataContract, ref: ModelRef, tracking_uri: str) -> str:
-    """Keeps the data contract with a registered version: its JSON and its great-expectations suite, under the version's run.
+    """Keeps the data contract with a registered version: its JSON and its great-expectations suite, under the version's
+    run.
 
     Returns the contract's artifact path, which the version's ``jido.contract`` tag names.
     """
@@ -25,7 +25,9 @@ def log_contract(contract: DataContract, ref: ModelRef, tracking_uri: str) -> st
     folder = f"contract/{ref.name}-v{ref.version}"
     client.log_text(ref.run_id, contract.to_json(), f"{folder}/contract.json")
     suite = contract.to_suite(f"{ref.name}-v{ref.version}")
-    client.log_text(ref.run_id, json.dumps(suite.to_json_dict(), indent=1, default=str), f"{folder}/expectation_suite.json")
+    client.log_text(
+        ref.run_id, json.dumps(suite.to_json_dict(), indent=1, default=str), f"{folder}/expectation_suite.json"
+    )
     client.set_model_version_tag(ref.name, ref.version, _CONTRACT_TAG, f"{folder}/contract.json")
     return f"{folder}/contract.json"
 
@@ -34,7 +36,8 @@ _EXPLANATION_TAG = "jido.explanation"
 
 
 def log_explanation(explanation_json: str, chart_png: bytes, ref: ModelRef, tracking_uri: str) -> str:
-    """Keeps a version's feature importance with it (JSON and a PNG chart under its run); returns the JSON's artifact path."""
+    """Keeps a version's feature importance with it (JSON and a PNG chart under its run); returns the JSON's artifact
+    path."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri)
@@ -54,7 +57,9 @@ def load_explanation(ref: ModelRef, tracking_uri: str) -> str:
     Raises:
         JidoError: the version was registered without one.
     """
-    return _kept_text(ref, tracking_uri, _EXPLANATION_TAG, "no explanation (it was registered before jido explained its models)")
+    return _kept_text(
+        ref, tracking_uri, _EXPLANATION_TAG, "no explanation (it was registered before jido explained its models)"
+    )
 
 
 def load_contract(ref: ModelRef, tracking_uri: str) -> DataContract:
@@ -63,7 +68,9 @@ def load_contract(ref: ModelRef, tracking_uri: str) -> DataContract:
     Raises:
         JidoError: the version was registered without one.
     """
-    return DataContract.from_json(_kept_text(ref, tracking_uri, _CONTRACT_TAG, "no data contract (it was registered before jido kept one)"))
+    return DataContract.from_json(
+        _kept_text(ref, tracking_uri, _CONTRACT_TAG, "no data contract (it was registered before jido kept one)")
+    )
 
 
 def _kept_text(ref: ModelRef, tracking_uri: str, tag: str, missing: str) -> str:

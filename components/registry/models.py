@@ -53,7 +53,8 @@ def _requirements(pipeline: Pipeline) -> list[str]:
 
 
 def _held_packages(estimator: object) -> set[str]:
-    """The top-level packages of every estimator ``estimator`` holds, itself included (pipeline steps, ensemble members, wrapped models)."""
+    """The top-level packages of every estimator ``estimator`` holds, itself included (pipeline steps, ensemble members,
+    wrapped models)."""
     from sklearn.base import BaseEstimator
 
     found: set[str] = set()
@@ -67,7 +68,9 @@ def _held_packages(estimator: object) -> set[str]:
             pending.extend(item)
         elif isinstance(item, dict):
             pending.extend(item.values())
-        elif isinstance(item, BaseEstimator) or hasattr(item, "get_params"):  # CatBoost's estimators are not BaseEstimators
+        elif isinstance(item, BaseEstimator) or hasattr(
+            item, "get_params"
+        ):  # CatBoost's estimators are not BaseEstimators
             # Every class it derives from: jido's LightGBM and CatBoost estimators live in jido's modules.
             found.update(cls.__module__.split(".")[0] for cls in type(item).__mro__)
             if isinstance(item, BaseEstimator):
@@ -80,7 +83,8 @@ _BOOSTER_DISTRIBUTIONS = {"catboost": ("catboost",), "lightgbm": ("lightgbm",), 
 
 
 def _booster_distributions(held: set[str]) -> list[str]:
-    """The installed distributions (``xgboost`` or ``xgboost-cpu``, ``lightgbm``, ``catboost``) of the packages a pipeline holds.
+    """The installed distributions (``xgboost`` or ``xgboost-cpu``, ``lightgbm``, ``catboost``) of the packages a
+    pipeline holds.
 
     Looked up by name: ``importlib.metadata.packages_distributions`` reads every
     installed distribution's file list (1.6 s of a 2.8 s registration here).
@@ -176,9 +180,15 @@ def resolve_model(model_uri: str, tracking_uri: str) -> ModelRef:
     client = MlflowClient(tracking_uri)
     name = match["name"]
     try:
-        found = client.get_model_version_by_alias(name, match["alias"]) if match["alias"] else client.get_model_version(name, match["version"])
+        found = (
+            client.get_model_version_by_alias(name, match["alias"])
+            if match["alias"]
+            else client.get_model_version(name, match["version"])
+        )
     except MlflowException:
-        raise JidoError(f"no registered model version for {model_uri!r} in {tracking_uri}; `jido models` lists what is registered") from None
+        raise JidoError(
+            f"no registered model version for {model_uri!r} in {tracking_uri}; `jido models` lists what is registered"
+        ) from None
     return ModelRef(found.name, str(found.version), found.run_id, (found.tags or {}).get(TASK_TAG))
 
 
@@ -200,7 +210,8 @@ def problem_of(ref: ModelRef) -> Problem:
     """
     if ref.task not in PROBLEMS:
         raise JidoError(
-            f"{ref.uri} has no {TASK_TAG} tag naming a task type jido knows (found {ref.task!r}; known: {', '.join(PROBLEMS)}); "
+            f"{ref.uri} has no {TASK_TAG} tag naming a task type jido knows (found {ref.task!r}; known: "
+            f"{', '.join(PROBLEMS)}); "
             "jido scores the versions it registered"
         )
     return PROBLEMS[ref.task]

@@ -25,8 +25,8 @@ import pkgutil
 import sys
 import threading
 import types
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 _LOCK = threading.Lock()
 
@@ -34,7 +34,9 @@ _LOCK = threading.Lock()
 def import_skops() -> types.ModuleType:
     """``skops.io``, imported with the pruned walk when it is not imported yet."""
     with _LOCK:
-        if "skops.io" in sys.modules:  # imported, or importing on another thread: import_module waits for that to finish
+        if (
+            "skops.io" in sys.modules
+        ):  # imported, or importing on another thread: import_module waits for that to finish
             return importlib.import_module("skops.io")
         with _walk_kept_packages_only():
             return importlib.import_module("skops.io")

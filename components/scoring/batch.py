@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import pandas as pd
 
@@ -81,13 +81,18 @@ def _text_as_trained(scored: pd.DataFrame, contract: DataContract) -> pd.DataFra
     Parquet output's schema, fixed by its first batch, must not depend on that.
     """
     for column in contract.columns:
-        if column.name in scored.columns and column.dtype in TEXT_DTYPES and not isinstance(scored[column.name].dtype, pd.StringDtype):
+        if (
+            column.name in scored.columns
+            and column.dtype in TEXT_DTYPES
+            and not isinstance(scored[column.name].dtype, pd.StringDtype)
+        ):
             scored[column.name] = _as_text(scored[column.name])
     return scored
 
 
 def _as_text(values: pd.Series) -> pd.Series:
-    """``values`` as pandas text; a categorical of text by taking from its categories (1.5 ms per 100,000 rows, not 20 ms)."""
+    """``values`` as pandas text; a categorical of text by taking from its categories (1.5 ms per 100,000 rows, not 20
+    ms)."""
     if not is_text_categorical(values):
         return values.astype("string")
     text = values.cat.categories.astype("str").array
@@ -95,12 +100,14 @@ def _as_text(values: pd.Series) -> pd.Series:
 
 
 # Drift is measured on an even sample of about this many rows per batch (all of a batch of fewer than twice as many). A
-# bin's share is then off by under 0.5 percentage points (one standard error at a decile's 10%), far below what moves the
+# bin's share is then off by under 0.5 percentage points (one standard error at a decile's 10%), far below what moves
+# the
 # index past its 0.1 warning; counting 20,000 rows took 20 ms per 100,000-row batch, these 6 ms.
 DRIFT_ROWS_PER_BATCH = 5_000
 
 # Rows of a partition scored on a Dask worker: a run of whole Parquet row groups of at least this many rows.
-# Large enough that a partition's fixed costs (a task, two part files, their merge) vanish, small enough for load balance.
+# Large enough that a partition's fixed costs (a task, two part files, their merge) vanish, small enough for load
+# balance.
 PARTITION_ROWS = 500_000
 
 
@@ -121,7 +128,7 @@ class ScoreTally:
     reasons: Counter = field(default_factory=Counter)
     problem: str | None = None
 
-    def merge(self, other: "ScoreTally") -> None:
+    def merge(self, other: ScoreTally) -> None:
         self.n_in += other.n_in
         self.n_scored += other.n_scored
         self.n_rejected += other.n_rejected
@@ -140,9 +147,11 @@ def _score_batches(
     run: ScoringRun,
     columns: list[str] | None = None,
 ) -> None:
-    """Checks each batch against the model's contract, scores the rows that keep it and sets aside the others, counting into ``tally``.
+    """Checks each batch against the model's contract, scores the rows that keep it and sets aside the others, counting
+    into ``tally``.
 
-    ``columns`` puts every batch's columns in that order (the first file's), so that partitions written apart fit one table.
+    ``columns`` puts every batch's columns in that order (the first file's), so that partitions written apart fit one
+    table.
 
     Raises:
         JidoError: a batch has a problem of the whole input (named with the file and its rows).
@@ -173,10 +182,13 @@ def _score_batches(
 
 
 def check_input_columns(files: Sequence[Path], contract: DataContract, run: ScoringRun) -> None:
-    """Raises a JidoError naming every file that lacks a column the contract requires (read from headers and footers only)."""
+    """Raises a JidoError naming every file that lacks a column the contract requires (read from headers and footers
+    only)."""
     problems = []
     for path in files:
-        missing = [c for c in table_problems(pd.DataFrame(columns=table_columns(path)), contract) if c.startswith("missing")]
+        missing = [
+            c for c in table_problems(pd.DataFrame(columns=table_columns(path)), contract) if c.startswith("missing")
+        ]
         problems += [f"{path}: {problem}" for problem in missing]
     if problems:
         raise JidoError(f"input cannot be scored with {run.names()}:\n  - " + "\n  - ".join(problems))
@@ -187,7 +199,12 @@ def _source(files: Sequence[Path]) -> str:
 
 
 def commit_run(
-    tally: ScoreTally, scored_out: AtomicTableWriter, rejected_out: AtomicTableWriter, files: Sequence[Path], output: Path, run: ScoringRun
+    tally: ScoreTally,
+    scored_out: AtomicTableWriter,
+    rejected_out: AtomicTableWriter,
+    files: Sequence[Path],
+    output: Path,
+    run: ScoringRun,
 ) -> ScoreSummary:
     """Commits the output and the rejected rows when the run may stand; else raises and leaves neither."""
     source = _source(files)
@@ -206,9 +223,19 @@ def commit_run(
         quarantine.unlink(missing_ok=True)  # from an earlier run to this output: this run rejected nothing
     scored_out.commit()
     return ScoreSummary(
-        run.model_name, run.model_version, source, str(output), scored_out.n_rows, dict(tally.predictions.most_common(20)),
-        tally.n_rejected, str(quarantine) if tally.n_rejected else None, dict(tally.reasons.most_common(5)), tally.n_in, len(files),
-        run.scored_at.isoformat(), tuple(tally.drift.result()),
+        run.model_name,
+        run.model_version,
+        source,
+        str(output),
+        scored_out.n_rows,
+        dict(tally.predictions.most_common(20)),
+        tally.n_rejected,
+        str(quarantine) if tally.n_rejected else None,
+        dict(tally.reasons.most_common(5)),
+        tally.n_in,
+        len(files),
+        run.scored_at.isoformat(),
+        tuple(tally.drift.result()),
     )
 
 
@@ -229,8 +256,11 @@ def model_threads_leaving_a_core() -> AbstractContextManager:
     return openmp.limit(limits=threads - 1) if threads >= 4 else nullcontext()
 
 
-def score_files(model: ModelBundle, files: Sequence[Path], output: Path, run: ScoringRun, batch_rows: int = BATCH_ROWS) -> ScoreSummary:
-    """Scores tables batch by batch into ``output``, rows that break the contract into ``rejected/`` beside it, both atomically.
+def score_files(
+    model: ModelBundle, files: Sequence[Path], output: Path, run: ScoringRun, batch_rows: int = BATCH_ROWS
+) -> ScoreSummary:
+    """Scores tables batch by batch into ``output``, rows that break the contract into ``rejected/`` beside it, both
+    atomically.
 
     Whole-input problems (a missing column in any file, a file that cannot be
     read, a numeric column with no number in a batch) and more rejected rows
@@ -245,7 +275,11 @@ def score_files(model: ModelBundle, files: Sequence[Path], output: Path, run: Sc
     contract = model.contract
     check_input_columns(files, contract, run)
     tally = ScoreTally(DriftCounter(contract.drift_profiles()))
-    with AtomicTableWriter(output) as scored_out, AtomicTableWriter(rejected_path(output)) as rejected_out, model_threads_leaving_a_core():
+    with (
+        AtomicTableWriter(output) as scored_out,
+        AtomicTableWriter(rejected_path(output)) as rejected_out,
+        model_threads_leaving_a_core(),
+    ):
         behind = WriteBehind(scored_out)
         try:
             for path in files:
@@ -257,7 +291,13 @@ def score_files(model: ModelBundle, files: Sequence[Path], output: Path, run: Sc
 
 
 def score_partition(
-    model: ModelBundle, part: Partition, scored_part: Path, rejected_part: Path, columns: list[str], run: ScoringRun, batch_rows: int = BATCH_ROWS
+    model: ModelBundle,
+    part: Partition,
+    scored_part: Path,
+    rejected_part: Path,
+    columns: list[str],
+    run: ScoringRun,
+    batch_rows: int = BATCH_ROWS,
 ) -> ScoreTally:
     """Scores one partition into its own part files (each written only when it has rows), on whatever process runs it.
 
@@ -265,8 +305,12 @@ def score_partition(
     """
     contract = model.contract
     tally = ScoreTally(DriftCounter(contract.drift_profiles()))
-    # The run's staging folder is not made again here: once a failed run has removed it, a partition still running leaves nothing.
-    with AtomicTableWriter(scored_part, make_folders=False) as scored_out, AtomicTableWriter(rejected_part, make_folders=False) as rejected_out:
+    # The run's staging folder is not made again here: once a failed run has removed it, a partition still running
+    # leaves nothing.
+    with (
+        AtomicTableWriter(scored_part, make_folders=False) as scored_out,
+        AtomicTableWriter(rejected_part, make_folders=False) as rejected_out,
+    ):
         behind = WriteBehind(scored_out)
         problem: JidoError | None = None
         try:

@@ -29,7 +29,12 @@ def records_frame(rows: object) -> pd.DataFrame:
     if not rows:
         raise InputProblems(["no rows given; send at least one object (column: value)"])
     if len(rows) > MAX_REQUEST_ROWS:
-        raise InputProblems([f"{len(rows)} rows in one request, more than {MAX_REQUEST_ROWS:,}; send fewer, or use batch scoring (jido score)"])
+        raise InputProblems(
+            [
+                f"{len(rows)} rows in one request, more than {MAX_REQUEST_ROWS:,}; send fewer, or use batch scoring "
+                "(jido score)"
+            ]
+        )
     problems = []
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
@@ -37,7 +42,9 @@ def records_frame(rows: object) -> pd.DataFrame:
             continue
         nested = [str(k) for k, v in row.items() if not isinstance(v, JSON_SCALARS)]
         if nested:
-            problems.append(f"row {i}: column(s) {', '.join(nested)} hold a list or an object; give one value per column")
+            problems.append(
+                f"row {i}: column(s) {', '.join(nested)} hold a list or an object; give one value per column"
+            )
     if problems:
         raise InputProblems(at_most(problems, _PROBLEMS_SHOWN))
     frame = pd.DataFrame.from_records(rows)
@@ -49,14 +56,20 @@ def score_records(model: ModelBundle, rows: object) -> list[dict]:
     """Predictions for JSON rows, checked against the data contract: all of them, or none.
 
     Returns:
-        Per row what the task type answers: ``{"prediction": ...}``, plus ``"probabilities": {class: p}`` for a classifier.
+        Per row what the task type answers: ``{"prediction": ...}``, plus ``"probabilities": {class: p}`` for a
+            classifier.
 
     Raises:
         InputProblems: the rows are malformed, miss columns, or any row breaks the contract (named by its index).
     """
     pipeline, contract = model.pipeline, model.contract
     needed = model.required_columns()
-    if isinstance(rows, list) and 0 < len(rows) <= RECORDS_AT_MOST and keeps_contract(rows, contract) and takes_records(pipeline):
+    if (
+        isinstance(rows, list)
+        and 0 < len(rows) <= RECORDS_AT_MOST
+        and keeps_contract(rows, contract)
+        and takes_records(pipeline)
+    ):
         prediction = model.problem.predict(pipeline, Records(rows, needed))
     else:
         frame = records_frame(rows)
@@ -69,5 +82,7 @@ def score_records(model: ModelBundle, rows: object) -> list[dict]:
             problems.insert(0, f"missing column(s) the model was trained on: {', '.join(missing)}")
         if problems:
             raise InputProblems(at_most(problems, _PROBLEMS_SHOWN))
-        prediction = model.problem.predict(pipeline, frame if list(frame.columns) == needed else frame[needed])  # selecting costs ~1 ms a request
+        prediction = model.problem.predict(
+            pipeline, frame if list(frame.columns) == needed else frame[needed]
+        )  # selecting costs ~1 ms a request
     return model.problem.records(prediction)

@@ -29,7 +29,11 @@ _MODEL_KEY = "model_name"
 # trials in parallel need. Filtered for the process, by message: ``catch_warnings`` around the sampler's
 # construction is not enough, since another thread leaving its own ``catch_warnings`` (an import of
 # great-expectations or skops meanwhile) puts back the filters it saw, and the demo then printed the warning.
-warnings.filterwarnings("ignore", message=r"Argument ``(multivariate|group|constant_liar)`` is an experimental feature", category=optuna.exceptions.ExperimentalWarning)
+warnings.filterwarnings(
+    "ignore",
+    message=r"Argument ``(multivariate|group|constant_liar)`` is an experimental feature",
+    category=optuna.exceptions.ExperimentalWarning,
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,9 @@ def _accepts(model_name: str, problem: Problem, param: str) -> bool:
     return True
 
 
-def parse_search_space(raw: dict | list[dict], model_names: list[str], problem: Problem, sampling: Sampling) -> list[SubSpace]:
+def parse_search_space(
+    raw: dict | list[dict], model_names: list[str], problem: Problem, sampling: Sampling
+) -> list[SubSpace]:
     """Reads a user's search space: one mapping, or a list of mappings for a conditional space.
 
     A mapping may name its families with ``model_name: {choice: [...]}``;
@@ -81,23 +87,32 @@ def parse_search_space(raw: dict | list[dict], model_names: list[str], problem: 
             except ValueError as error:
                 raise ValueError(f"{where}.{name}: {error}") from None
             if sampling == "grid" and params[name].grid_values() is None:
-                raise ValueError(f"{where}.{name}: grid sampling takes only choice and randint; {value!r} is continuous")
+                raise ValueError(
+                    f"{where}.{name}: grid sampling takes only choice and randint; {value!r} is continuous"
+                )
         if _MODEL_KEY in block:
             models = parse_distribution(block[_MODEL_KEY])
             if not isinstance(models, Choice):
                 raise ValueError(f"{where}.model_name must be a choice of model names; got {block[_MODEL_KEY]!r}")
             unknown = [m for m in models.values if m not in model_names]
             if unknown:
-                raise ValueError(f"{where}.model_name: {', '.join(map(repr, unknown))} not among the allowed models: {', '.join(model_names)}")
+                raise ValueError(
+                    f"{where}.model_name: {', '.join(map(repr, unknown))} not among the allowed models: "
+                    f"{', '.join(model_names)}"
+                )
             chosen = list(dict.fromkeys(models.values))
             for model in chosen:
                 refused = [p for p in params if not _accepts(model, problem, p)]
                 if refused:
-                    raise ValueError(f"{where}: model {model} does not take parameter(s) {', '.join(map(repr, refused))}")
+                    raise ValueError(
+                        f"{where}: model {model} does not take parameter(s) {', '.join(map(repr, refused))}"
+                    )
         else:
             chosen = [m for m in model_names if all(_accepts(m, problem, p) for p in params)]
             if not chosen:
-                raise ValueError(f"{where}: no allowed model takes all of {', '.join(map(repr, params))}; name one with model_name")
+                raise ValueError(
+                    f"{where}: no allowed model takes all of {', '.join(map(repr, params))}; name one with model_name"
+                )
         subspaces.append(SubSpace(tuple(chosen), params))
     return subspaces
 
@@ -209,7 +224,9 @@ class TrialPlanner:
     @staticmethod
     def _sampler(sampling: Sampling, seed: int) -> optuna.samplers.BaseSampler:
         if sampling == "bayesian":
-            return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True, n_startup_trials=8)
+            return optuna.samplers.TPESampler(
+                seed=seed, multivariate=True, group=True, constant_liar=True, n_startup_trials=8
+            )
         return optuna.samplers.RandomSampler(seed=seed)
 
     def _grid_points(self) -> list[dict[str, Any]]:
@@ -236,7 +253,9 @@ class TrialPlanner:
         # A sampler seeded by (seed, iteration): iteration i gets the same
         # configuration from the same history, so a resumed sweep repeats an
         # uninterrupted one instead of restarting the random stream.
-        self.study.sampler = self._sampler(self.sampling, int(np.random.SeedSequence([self.seed, iteration]).generate_state(1)[0]))
+        self.study.sampler = self._sampler(
+            self.sampling, int(np.random.SeedSequence([self.seed, iteration]).generate_state(1)[0])
+        )
         if iteration < len(self._fixed):
             self.study.enqueue_trial(self._fixed[iteration])
         with warnings.catch_warnings():
@@ -249,13 +268,16 @@ class TrialPlanner:
                 index = trial.suggest_categorical(f"{_SUBSPACE_KEY}.among.{'+'.join(map(str, leading))}", leading)
             subspace = self.subspaces[index]
             model_name = trial.suggest_categorical(f"{index}.{_MODEL_KEY}", list(subspace.model_names))
-            sampled = {name: dist.suggest(trial, _qualified(index, model_name, name)) for name, dist in subspace.params.items()}
+            sampled = {
+                name: dist.suggest(trial, _qualified(index, model_name, name)) for name, dist in subspace.params.items()
+            }
         self._pending[iteration] = trial
         params = {**self._defaults(model_name), **sampled}
         return TrialConfig(iteration=iteration, model_name=model_name, params=params)
 
     def _leading(self) -> list[int] | None:
-        """The ``focus`` sub-spaces with the best completed results, in index order; None when there is nothing to narrow."""
+        """The ``focus`` sub-spaces with the best completed results, in index order; None when there is nothing to
+        narrow."""
         if not self.focus or len(self._best_by_subspace) <= self.focus:
             return None
         sign = 1.0 if self.greater_is_better else -1.0
@@ -266,7 +288,9 @@ class TrialPlanner:
     def _learn(self, params: dict[str, Any], result: TrialResult) -> None:
         if result.status != "completed":
             return
-        index = next((v for k, v in params.items() if k == _SUBSPACE_KEY or k.startswith(f"{_SUBSPACE_KEY}.among.")), None)
+        index = next(
+            (v for k, v in params.items() if k == _SUBSPACE_KEY or k.startswith(f"{_SUBSPACE_KEY}.among.")), None
+        )
         if index is None:
             return
         best = self._best_by_subspace.get(index)

@@ -37,7 +37,7 @@ def _quantize(value: float, q: float | None) -> float | int:
     if q is None:
         return value
     rounded = round(value / q) * q
-    return int(round(rounded)) if float(q).is_integer() else rounded
+    return round(rounded) if float(q).is_integer() else rounded
 
 
 def _check_q(q: float | None) -> None:
@@ -159,7 +159,7 @@ def parse_distribution(spec: Any) -> Distribution:
         return Choice((spec,))
     if len(spec) != 1:
         raise ValueError(f"a distribution is one name with its arguments, e.g. {{uniform: [0.01, 0.1]}}; got {spec!r}")
-    (kind, args), = spec.items()
+    ((kind, args),) = spec.items()
     args = list(args) if isinstance(args, (list, tuple)) else [args]
     if kind == "choice":
         return Choice(tuple(args))
@@ -180,5 +180,6 @@ def parse_distribution(spec: Any) -> Distribution:
         mu, sigma, *q = _numbers(kind, args, (3,) if kind.startswith("q") else (2,))
         return Normal(mu, sigma, log="lognormal" in kind, q=q[0] if q else None)
     raise ValueError(
-        f"unknown distribution {kind!r}; use choice, randint, uniform, quniform, loguniform, qloguniform, normal, qnormal, lognormal or qlognormal"
+        f"unknown distribution {kind!r}; use choice, randint, uniform, quniform, loguniform, qloguniform, normal, "
+        "qnormal, lognormal or qlognormal"
     )

@@ -22,7 +22,11 @@ from components.sqlite import write_ahead
 _RESULT_ATTR = "jido.result"
 _CLOSED_ATTR = "jido.closed"
 _PARENT_RUN_ATTR = "jido.parent_run_id"
-_STATES = {"completed": optuna.trial.TrialState.COMPLETE, "early_terminated": optuna.trial.TrialState.PRUNED, "failed": optuna.trial.TrialState.FAIL}
+_STATES = {
+    "completed": optuna.trial.TrialState.COMPLETE,
+    "early_terminated": optuna.trial.TrialState.PRUNED,
+    "failed": optuna.trial.TrialState.FAIL,
+}
 
 
 def sweep_fingerprint(spec_json: str, data_hash: str) -> str:
@@ -44,7 +48,7 @@ def result_to_trial(result: TrialResult, params: dict, distributions: dict) -> o
         params=params,
         distributions=distributions,
         user_attrs={_RESULT_ATTR: json.dumps(asdict(result), default=str)},
-        intermediate_values={step: value for step, value in enumerate(result.curve, start=1)},
+        intermediate_values=dict(enumerate(result.curve, start=1)),
     )
 
 
@@ -72,12 +76,18 @@ class SweepStore:
         self._study = optuna.load_study(study_name=study_name, storage=storage or url)
 
     @classmethod
-    def open(cls, url: str, experiment_name: str, fingerprint: str, greater_is_better: bool) -> "SweepStore":
+    def open(cls, url: str, experiment_name: str, fingerprint: str, greater_is_better: bool) -> SweepStore:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         write_ahead(url)  # a commit per finished trial: see components/sqlite.py
-        storage = optuna.storages.get_storage(url)  # one engine and schema check for all four calls, not one each (~0.09 s each)
+        storage = optuna.storages.get_storage(
+            url
+        )  # one engine and schema check for all four calls, not one each (~0.09 s each)
         prefix = f"{experiment_name}-{fingerprint}-"
-        numbers = [int(name[len(prefix):]) for name in optuna.get_all_study_names(storage) if re.fullmatch(re.escape(prefix) + r"\d+", name)]
+        numbers = [
+            int(name[len(prefix) :])
+            for name in optuna.get_all_study_names(storage)
+            if re.fullmatch(re.escape(prefix) + r"\d+", name)
+        ]
         if numbers:
             latest = f"{prefix}{max(numbers)}"
             if not optuna.load_study(study_name=latest, storage=storage).user_attrs.get(_CLOSED_ATTR):

@@ -10,7 +10,8 @@ from components.experiment.trial import TrialConfig
 
 @dataclass
 class Sent:
-    """A trial on the cluster: what it is, where it went, and since when it runs (None while it waits behind another)."""
+    """A trial on the cluster: what it is, where it went, and since when it runs (None while it waits behind
+    another)."""
 
     config: TrialConfig
     reporter: Any
@@ -31,7 +32,8 @@ class InFlight:
         return len(self.sent)
 
     def key(self, iteration: int, run_id: str) -> str:
-        """A fresh Dask key for a trial: a trial sent again after waiting on a lost worker does not reuse its old one."""
+        """A fresh Dask key for a trial: a trial sent again after waiting on a lost worker does not reuse its old
+        one."""
         return f"trial-{iteration}-{run_id}-{self._sent_so_far}"
 
     def add(self, future, config: TrialConfig, reporter, gpus: float, worker: str, waits: bool, now: float) -> None:

@@ -1,4 +1,5 @@
-"""The sweep's loop: hand trials to the cluster while slots and the budget allow, take their results, stop what overruns.
+"""The sweep's loop: hand trials to the cluster while slots and the budget allow, take their results, stop what
+overruns.
 
 Each trial is a bare Dask future: a Prefect task per trial costs ~100x a future
 on this stack (docs/architecture.md), which would dominate sub-second trials.
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from components.evaluate.metrics import Metric
 from components.experiment.budget import ExperimentBudget
@@ -48,7 +50,8 @@ class SweepSettings:
         trial_timeout_s: A running trial is stopped past this (``math.inf``: never).
         timeout_minutes: ``iteration_timeout_minutes``, as the stopped trials' reason names it.
         own_cluster: Whether jido started the cluster (past the budget, cancelling is then enough: it closes next).
-        keep_models: Whether deep models come back with their fitted pipeline (a holdout: registering it spares a refit).
+        keep_models: Whether deep models come back with their fitted pipeline (a holdout: registering it spares a
+            refit).
         keep_predictions: Whether trials hand back their validation predictions (ensembles, tie-breaks).
         seed: The experiment's seed.
         run_id: The experiment's MLflow parent run, in every trial's Dask key.
@@ -119,14 +122,17 @@ class Sweep:
         self.kept: tuple[TrialResult, Any] | None = None  # the best deep model kept as its trial trained it
 
     def run(self) -> None:
-        """Runs trials until all ran, the budget's sweep deadline passed, or no worker could take one for ``NO_WORKER_PATIENCE_S``."""
+        """Runs trials until all ran, the budget's sweep deadline passed, or no worker could take one for
+        ``NO_WORKER_PATIENCE_S``."""
         idle_since = None  # since when no trial runs and none could be placed
         while True:
             now = self.clock()
             self.deadline = self.budget.sweep_deadline(self.board, self.evaluation.n_folds)
             behind, ready = self.recorder.behind(), self.recorder.ready
             throttled = waits_for_recorder(self.budget.limited, behind, ready)
-            line_up = lines_up(self.board, self.settings.sampling, self.settings.slots) and recorder_keeps_pace(behind, ready)
+            line_up = lines_up(self.board, self.settings.sampling, self.settings.slots) and recorder_keeps_pace(
+                behind, ready
+            )
             if not throttled:
                 self._send(now, line_up)
             if not self.in_flight:
@@ -134,7 +140,11 @@ class Sweep:
                     break
                 idle_since = idle_since or self.clock()
                 if self.clock() - idle_since > NO_WORKER_PATIENCE_S:
-                    self.logger.error("no Dask worker could take a trial for %d s; the sweep ends with %d trials run", NO_WORKER_PATIENCE_S, len(self.board.results))
+                    self.logger.error(
+                        "no Dask worker could take a trial for %d s; the sweep ends with %d trials run",
+                        NO_WORKER_PATIENCE_S,
+                        len(self.board.results),
+                    )
                     break
                 if throttled:  # nothing runs while the recorder catches up: go on as soon as it writes one
                     futures_wait([self.recorder.oldest_unwritten()], timeout=_IDLE_S)
@@ -150,13 +160,18 @@ class Sweep:
     def trained_best(self) -> Any:
         """The best trial's fitted pipeline when the sweep kept it (a deep model validated on a holdout); else None."""
         best = self.board.best()
-        return self.kept[1] if self.kept is not None and best is not None and self.kept[0].iteration == best.iteration else None
+        return (
+            self.kept[1]
+            if self.kept is not None and best is not None and self.kept[0].iteration == best.iteration
+            else None
+        )
 
     def _all_sent(self) -> bool:
         return not self.unsent and self.n_started >= len(self.todo)
 
     def _send(self, now: float, line_up: bool) -> None:
-        """Sends trials while a slot of their kind is free (or, lining up, a busy thread's next place) and the deadline is ahead."""
+        """Sends trials while a slot of their kind is free (or, lining up, a busy thread's next place) and the deadline
+        is ahead."""
         settings, evaluation = self.settings, self.evaluation
         while len(self.in_flight) < settings.slots * (1 + line_up) and now < self.deadline and not self._all_sent():
             if not self.unsent:
@@ -172,9 +187,20 @@ class Sweep:
             options, placed_on, waits = where
             deep = get_family(config.model_name).needs_text
             future = self.client.submit(
-                run_trial_full, config, evaluation.X, evaluation.y, evaluation.plan, evaluation.problem, evaluation.metric, settings.seed, reporter,
-                settings.keep_models and deep, settings.keep_predictions and not deep,
-                key=self.in_flight.key(config.iteration, settings.run_id), pure=False, **options,
+                run_trial_full,
+                config,
+                evaluation.X,
+                evaluation.y,
+                evaluation.plan,
+                evaluation.problem,
+                evaluation.metric,
+                settings.seed,
+                reporter,
+                settings.keep_models and deep,
+                settings.keep_predictions and not deep,
+                key=self.in_flight.key(config.iteration, settings.run_id),
+                pure=False,
+                **options,
             )
             self.in_flight.add(future, config, reporter, gpus, placed_on, waits, now)
             self.unsent.popleft()
@@ -182,7 +208,9 @@ class Sweep:
     def _collect(self) -> None:
         """Waits for the first trial to end (at most until the next timeout or deadline) and takes every result in."""
         timeout_s = self.settings.trial_timeout_s
-        next_stop = min([self.deadline] + [self.in_flight.sent[f].started + timeout_s for f in self.in_flight.running()])
+        next_stop = min(
+            [self.deadline] + [self.in_flight.sent[f].started + timeout_s for f in self.in_flight.running()]
+        )
         done = first_completed(list(self.in_flight.sent), max(0.0, min(next_stop - self.clock(), _POLL_S)))
         for future in self.in_flight.in_order(done):
             if future not in self.in_flight.sent:  # taken back: it waited behind a trial that took its worker down
@@ -202,14 +230,17 @@ class Sweep:
     def _take(self, output) -> TrialResult:
         """A finished trial's result; its kept model and predictions are held for after the sweep."""
         result = output.result
-        if output.model is not None and (self.kept is None or self.evaluation.metric.is_better(result.metric, self.kept[0].metric)):
+        if output.model is not None and (
+            self.kept is None or self.evaluation.metric.is_better(result.metric, self.kept[0].metric)
+        ):
             self.kept = (result, output.model)
         if output.predictions is not None:
             self.candidates.add(result, output.predictions)
         return result
 
     def _stop_overdue(self) -> None:
-        """Stops trials past their timeout, or every trial once the deadline passed; trials waiting behind them are taken back."""
+        """Stops trials past their timeout, or every trial once the deadline passed; trials waiting behind them are
+        taken back."""
         now = self.clock()
         past_deadline = now >= self.deadline
         running = self.in_flight.running()
@@ -232,7 +263,10 @@ class Sweep:
             self._finish(stopped(sent.config, sent.started, reason, self.clock()), sent.config)
 
     def _send_again(self, sent: Sent) -> None:
-        self.logger.info("trial %d waited on a worker that died or was restarted before it could run; it is sent again", sent.config.iteration)
+        self.logger.info(
+            "trial %d waited on a worker that died or was restarted before it could run; it is sent again",
+            sent.config.iteration,
+        )
         self.unsent.append((sent.config, sent.reporter, sent.gpus))
 
     def _take_back(self, futures: list, resend: bool) -> None:
@@ -249,8 +283,12 @@ class Sweep:
         durable = self.planner.tell(result)
         print(self.board.progress_row(result, config.describe()), flush=True)
         if result.status == "early_terminated":
-            self.logger.info("trial %d (%s) stopped early after %d steps", result.iteration, config.model_name, len(result.curve))
+            self.logger.info(
+                "trial %d (%s) stopped early after %d steps", result.iteration, config.model_name, len(result.curve)
+            )
         if result.status == "failed":
-            self.logger.warning("trial %d (%s) failed: %s", result.iteration, config.model_name, (result.error or "").splitlines()[0])
+            self.logger.warning(
+                "trial %d (%s) failed: %s", result.iteration, config.model_name, (result.error or "").splitlines()[0]
+            )
         self.recorder.submit(result, self.evaluation.metric.name, config.describe(), durable)
         self.progress.trial_finished(self.board, self.n_trials)

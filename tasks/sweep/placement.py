@@ -10,7 +10,7 @@ a result to the sweep and a new trial back.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 
 class WorkerTable:
@@ -33,7 +33,9 @@ class WorkerTable:
         processing = self.client.processing()
         if set(processing) != set(self.workers):
             info = self.client.scheduler_info(n_workers=-1)["workers"]
-            self.workers = {w: (i["nthreads"], i.get("resources", {}).get("GPU", 0), i["name"]) for w, i in info.items()}
+            self.workers = {
+                w: (i["nthreads"], i.get("resources", {}).get("GPU", 0), i["name"]) for w, i in info.items()
+            }
             self._holding = set()  # a worker that came back at the same address holds nothing
         return {w: keys for w, keys in processing.items() if w in self.workers}
 
@@ -56,9 +58,15 @@ class WorkerTable:
 
 
 def placement(
-    table: WorkerTable, gpus: float, running_gpus: dict[str, float], placed: dict[str, str], slots: float = math.inf, line_up: bool = False
+    table: WorkerTable,
+    gpus: float,
+    running_gpus: dict[str, float],
+    placed: dict[str, str],
+    slots: float = math.inf,
+    line_up: bool = False,
 ) -> tuple[dict, str, bool] | None:
-    """Where a trial may go now: ``client.submit`` options, the worker's address and whether it waits there; None when nowhere.
+    """Where a trial may go now: ``client.submit`` options, the worker's address and whether it waits there; None when
+    nowhere.
 
     While fewer than ``slots`` trials run, a new trial goes to one worker with
     an idle thread. Once every slot runs one, a CPU trial may be lined up
@@ -97,13 +105,17 @@ def placement(
         return None
     if gpus:
         free = [w for w in open_ if workers[w][1] - sum(running_gpus.get(k, 0) for k in trials[w]) >= gpus]
-        return ({"workers": free[:1], "allow_other_workers": True, "resources": {"GPU": gpus}}, free[0], False) if free else None
+        return (
+            ({"workers": free[:1], "allow_other_workers": True, "resources": {"GPU": gpus}}, free[0], False)
+            if free
+            else None
+        )
     has_gpu = {w for w in processing if workers[w][1]}
     if has_gpu and len(has_gpu) < len(processing):
         open_ = [w for w in open_ if w not in has_gpu]
     if not open_:
         return None
-    if queued or has_gpu and len(has_gpu) < len(processing):
+    if queued or (has_gpu and len(has_gpu) < len(processing)):
         # Bound by name, strictly: a CPU trial must not drift onto a GPU worker,
         # nor a lined-up trial be stolen by a worker past the slots; a worker
         # keeps its name when its nanny restarts it.
@@ -113,4 +125,6 @@ def placement(
 
 def cluster_gpus(client) -> float:
     """The GPUs the cluster's workers advertise, in all."""
-    return sum(info.get("resources", {}).get("GPU", 0) for info in client.scheduler_info(n_workers=-1)["workers"].values())
+    return sum(
+        info.get("resources", {}).get("GPU", 0) for info in client.scheduler_info(n_workers=-1)["workers"].values()
+    )

@@ -1,4 +1,5 @@
-"""The sweep's Prefect artifacts: its progress and the live leaderboard, written from a thread at most every second or so."""
+"""The sweep's Prefect artifacts: its progress and the live leaderboard, written from a thread at most every second or
+so."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ TABLE_EVERY_S = 3.0
 
 
 class Progress:
-    """Reports finished trials to Prefect off the sweep's loop (the artifacts need this run's context, copied to the thread).
+    """Reports finished trials to Prefect off the sweep's loop (the artifacts need this run's context, copied to the
+    thread).
 
     Args:
         experiment_name: The spec's name, in the artifacts' keys.
@@ -30,7 +32,9 @@ class Progress:
         self.experiment_name = experiment_name
         self.metric_name = metric_name
         self.clock = clock
-        self.artifact_id = create_progress_artifact(0.0, key=artifact_key(experiment_name, "progress"), description=f"Trials of {experiment_name}")
+        self.artifact_id = create_progress_artifact(
+            0.0, key=artifact_key(experiment_name, "progress"), description=f"Trials of {experiment_name}"
+        )
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jido-artifacts")
         self._reports: list[Future] = []
         self._last_progress = self._last_table = -math.inf
@@ -43,7 +47,9 @@ class Progress:
         table_due = last or now - self._last_table >= TABLE_EVERY_S
         progress = 100.0 * len(board.results) / n_trials
         snapshot = list(board.results) if table_due else None
-        self._reports.append(self._thread.submit(contextvars.copy_context().run, self._report, progress, snapshot, n_trials))
+        self._reports.append(
+            self._thread.submit(contextvars.copy_context().run, self._report, progress, snapshot, n_trials)
+        )
         self._last_progress = now
         if table_due:
             self._last_table = now
@@ -52,7 +58,8 @@ class Progress:
         update_progress_artifact(self.artifact_id, progress)
         if snapshot is not None:
             live = Leaderboard(self.metric_name, snapshot)
-            description = f"**{self.experiment_name}** (running): {len(snapshot)} of {n_trials} trials finished, ranked by {self.metric_name}."
+            finished = f"{len(snapshot)} of {n_trials} trials finished"
+            description = f"**{self.experiment_name}** (running): {finished}, ranked by {self.metric_name}."
             publish_table(self.experiment_name, live, description)
 
     def close(self) -> None:

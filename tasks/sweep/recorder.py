@@ -1,4 +1,5 @@
-"""The sweep's recorder: writes each finished trial (its durable record, then its MLflow nested run) in order, off the loop.
+"""The sweep's recorder: writes each finished trial (its durable record, then its MLflow nested run) in order, off the
+loop.
 
 This module is what the recorder's own process imports: it stays clear of
 Prefect and scikit-learn (see components/experiment/results.py).
@@ -8,9 +9,9 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Iterator
 
 import optuna
 
@@ -44,7 +45,12 @@ class Recorder:
     def __init__(self, own_process: bool, opening: tuple[str, str, str, str, str]):
         self.own_process = own_process
         if own_process:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=open_recorder, initargs=opening)
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=open_recorder,
+                initargs=opening,
+            )
             self.started: Future = self._pool.submit(int)  # the pool starts its process on the first submission
         else:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jido-recorder")
@@ -100,7 +106,9 @@ def recording(own_process: bool, opening: tuple[str, str, str, str, str]) -> Ite
 _process_recorder: TrialRecorder | None = None
 
 
-def open_recorder(tracking_uri: str, experiment_name: str, parent_run_id: str, storage_url: str, study_name: str) -> None:
+def open_recorder(
+    tracking_uri: str, experiment_name: str, parent_run_id: str, storage_url: str, study_name: str
+) -> None:
     """Opens this process's recorder, once per recorder process."""
     global _process_recorder
     _process_recorder = TrialRecorder(tracking_uri, experiment_name, parent_run_id, storage_url, study_name)

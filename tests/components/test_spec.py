@@ -46,24 +46,42 @@ def test_enable_dnn_adds_the_deep_text_families_and_asks_for_a_gpu_each():
         ({"limits": {"iterations": 5000}}, ["limits.iterations", "less than or equal to 1000", "given: 5000"]),
         ({"validation_size": 1.5}, ["validation_size", "given: 1.5"]),
         ({"task": "clustering"}, ["task", "'classification' or 'regression'", "given: 'clustering'"]),
-        ({"primary_metric": "r2_score"}, ["'r2_score' does not fit task 'classification'", "regression metric", "AUC_weighted"]),
+        (
+            {"primary_metric": "r2_score"},
+            ["'r2_score' does not fit task 'classification'", "regression metric", "AUC_weighted"],
+        ),
         ({"primary_metric": "auc"}, ["'auc'", "not a known metric", "accuracy"]),
         ({"allowed_models": ["H2OGBM"]}, ["allowed_models", "'H2OGBM'", "RandomForest"]),
         ({"allowed_models": ["KNN"], "blocked_models": ["SGD"]}, ["allowed_models or blocked_models"]),
-        ({"validation_size": 0.2, "n_cross_validations": 5}, ["at most one of", "validation_size, n_cross_validations"]),
+        (
+            {"validation_size": 0.2, "n_cross_validations": 5},
+            ["at most one of", "validation_size, n_cross_validations"],
+        ),
         ({"scoring": {"schedule": "0 3 * * *"}}, ["scoring.schedule needs scoring.input"]),
         ({"name": "has space"}, ["name", "given: 'has space'"]),
         ({"ignore_columns": ["churn"]}, ["ignore_columns names the target"]),
         ({"sweep": {"sampling": "grid"}}, ["sweep.sampling: grid needs a sweep.search_space"]),
-        ({"compute": {"address": "tcp://h:8786", "cluster_class": "distributed.LocalCluster"}}, ["address", "not both"]),
+        (
+            {"compute": {"address": "tcp://h:8786", "cluster_class": "distributed.LocalCluster"}},
+            ["address", "not both"],
+        ),
         ({"compute": {"cluster_class": "dask_nowhere.Cluster"}}, ["'dask_nowhere' is not installed"]),
         ({"compute": {"cluster_class": "LocalCluster"}}, ["dotted path"]),
         ({"compute": {"cluster_kwargs": {"n_workers": 2}}}, ["cluster_kwargs needs compute.cluster_class"]),
         ({"sweep": {"sampling": "anneal"}}, ["sweep.sampling", "'grid', 'random' or 'bayesian'", "given: 'anneal'"]),
-        ({"sweep": {"search_space": {"learning_rate": {"uniform": [0.3, 0.1]}}}}, ["sweep.search_space.learning_rate: low must be below high"]),
-        ({"sweep": {"search_space": {"model_name": ["KNN"], "C": [1.0]}}}, ["model KNN does not take parameter(s) 'C'"]),
+        (
+            {"sweep": {"search_space": {"learning_rate": {"uniform": [0.3, 0.1]}}}},
+            ["sweep.search_space.learning_rate: low must be below high"],
+        ),
+        (
+            {"sweep": {"search_space": {"model_name": ["KNN"], "C": [1.0]}}},
+            ["model KNN does not take parameter(s) 'C'"],
+        ),
         ({"sweep": {"early_termination": {"policy": "bandit"}}}, ["exactly one of slack_factor and slack_amount"]),
-        ({"sweep": {"early_termination": {"policy": "bandit", "slack_factor": 0.1, "slack": 1}}}, ["unknown key 'sweep.early_termination.slack'", "slack_amount"]),
+        (
+            {"sweep": {"early_termination": {"policy": "bandit", "slack_factor": 0.1, "slack": 1}}},
+            ["unknown key 'sweep.early_termination.slack'", "slack_amount"],
+        ),
         ({"sweep": {"early_termination": {"policy": "median"}}}, ["sweep.early_termination.policy", "given: 'median'"]),
         ({"allowed_models": ["BERT", "LogisticRegression"]}, ["allowed_models: BERT need enable_dnn: true"]),
         ({"text_dnn": {"text_columns": ["review"]}}, ["text_dnn settings take effect only with enable_dnn: true"]),
@@ -71,7 +89,10 @@ def test_enable_dnn_adds_the_deep_text_families_and_asks_for_a_gpu_each():
         ({"enable_dnn": True, "featurization": "off"}, ["enable_dnn needs featurization: auto"]),
         ({"featurization": "none"}, ["featurization", "'auto' or 'off'", "given: 'none'"]),
         ({"ensemble_iterations": 0}, ["ensemble_iterations", "greater than or equal to 1"]),
-        ({"enable_dnn": True, "text_dnn": {"pretrained_path": "/nowhere/bert"}}, ["text_dnn.pretrained_path '/nowhere/bert'", "missing config.json"]),
+        (
+            {"enable_dnn": True, "text_dnn": {"pretrained_path": "/nowhere/bert"}},
+            ["text_dnn.pretrained_path '/nowhere/bert'", "missing config.json"],
+        ),
         ({"enable_dnn": True, "text_dnn": {"text_columns": []}}, ["text_dnn.text_columns", "at least 1"]),
     ],
 )
@@ -105,7 +126,9 @@ def test_missing_and_malformed_spec_files(tmp_path):
 
 def test_spec_is_frozen():
     spec = build_spec(BASE)
-    with pytest.raises(Exception):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="frozen"):
         spec.name = "other"
 
 

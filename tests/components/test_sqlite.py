@@ -6,9 +6,9 @@ import sqlite3
 
 import pytest
 
+from components.experiment.tracking import ExperimentTracker
 from components.search.store import SweepStore, sqlite_url
 from components.sqlite import local_sqlite_file, write_ahead
-from components.experiment.tracking import ExperimentTracker
 
 
 def _journal_mode(path) -> str:

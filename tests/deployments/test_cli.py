@@ -15,7 +15,9 @@ HEAVY = ("prefect", "mlflow", "sklearn", "great_expectations", "distributed", "p
 
 
 def _jido(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "deployments.cli", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "deployments.cli", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=600
+    )
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,10 @@ def cli_env(tracking_uri, prefect_api, tmp_path_factory) -> dict[str, str]:
 
 
 def test_help_imports_nothing_heavy():
-    code = "import sys\nfrom deployments.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\nprint(sorted({m.split('.')[0] for m in sys.modules} & set(%r)))" % (HEAVY,)
+    code = (
+        "import sys\nfrom deployments.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "train" in done.stdout and done.stdout.strip().splitlines()[-1] == "[]"
 
@@ -57,7 +62,16 @@ def test_train_then_score_then_list_on_a_real_churn_table(cli_env, tmp_path, ser
     assert float(last.rsplit("=", 1)[1]) > 0.8
     assert "ITERATION" in trained.stdout and "PIPELINE" in trained.stdout
 
-    scored = _jido("score", "models:/cli-churn@champion", "--input", "new.parquet", "--output", "out/scored.csv", env=cli_env, cwd=tmp_path)
+    scored = _jido(
+        "score",
+        "models:/cli-churn@champion",
+        "--input",
+        "new.parquet",
+        "--output",
+        "out/scored.csv",
+        env=cli_env,
+        cwd=tmp_path,
+    )
     assert scored.returncode == 0, scored.stderr[-3000:]
     output = pd.read_csv(tmp_path / "out" / "scored.csv")
     assert len(output) == len(churn) - 4000
@@ -73,7 +87,9 @@ def test_train_then_score_then_list_on_a_real_churn_table(cli_env, tmp_path, ser
     assert explained.returncode == 0, explained.stderr[-3000:]
     assert "feature importance of cli-churn version 1" in explained.stdout and "class yes" in explained.stdout
     shown = [line for line in explained.stdout.splitlines() if "│" in line and "±" in line]
-    assert len(shown) == 19 and any("number_customer_service_calls" in line for line in shown)  # every feature column, by its own name
+    assert len(shown) == 19 and any(
+        "number_customer_service_calls" in line for line in shown
+    )  # every feature column, by its own name
 
     listed = _jido("models", env=cli_env, cwd=tmp_path)
     assert listed.returncode == 0
@@ -85,11 +101,27 @@ BAD_CASES = {
     "missing file": ("training_data: nowhere.csv\ntarget_column: y\n", None, "file not found"),
     "empty file": ("training_data: data.csv\ntarget_column: y\n", "", "is empty"),
     "unsupported format": ("training_data: data.json\ntarget_column: y\n", "x", "unsupported file format '.json'"),
-    "target column missing": ("training_data: data.csv\ntarget_column: label\n", "a,y\n1,p\n2,q\n", "'label' is not a column"),
+    "target column missing": (
+        "training_data: data.csv\ntarget_column: label\n",
+        "a,y\n1,p\n2,q\n",
+        "'label' is not a column",
+    ),
     "one class": ("training_data: data.csv\ntarget_column: y\n", "a,y\n1,p\n2,p\n3,p\n", "single class"),
-    "all-null column": ("training_data: data.csv\ntarget_column: y\n", "a,b,y\n1,,p\n2,,q\n3,,p\n", "'b' are entirely empty"),
-    "metric for another task": ("training_data: data.csv\ntarget_column: y\nprimary_metric: r2_score\n", "a,y\n1,p\n2,q\n", "does not fit task"),
-    "unknown key": ("training_data: data.csv\ntarget_column: y\nlimit: {iterations: 3}\n", "a,y\n1,p\n2,q\n", "unknown key 'limit'"),
+    "all-null column": (
+        "training_data: data.csv\ntarget_column: y\n",
+        "a,b,y\n1,,p\n2,,q\n3,,p\n",
+        "'b' are entirely empty",
+    ),
+    "metric for another task": (
+        "training_data: data.csv\ntarget_column: y\nprimary_metric: r2_score\n",
+        "a,y\n1,p\n2,q\n",
+        "does not fit task",
+    ),
+    "unknown key": (
+        "training_data: data.csv\ntarget_column: y\nlimit: {iterations: 3}\n",
+        "a,y\n1,p\n2,q\n",
+        "unknown key 'limit'",
+    ),
 }
 
 
@@ -113,7 +145,9 @@ def test_bad_input_is_one_clear_message_a_nonzero_exit_and_nothing_written(case,
 
 def test_score_with_an_unknown_model_and_deploy_without_a_server(cli_env, tmp_path):
     (tmp_path / "in.csv").write_text("a\n1\n")
-    done = _jido("score", "models:/no-such-model@champion", "--input", "in.csv", "--output", "o.csv", env=cli_env, cwd=tmp_path)
+    done = _jido(
+        "score", "models:/no-such-model@champion", "--input", "in.csv", "--output", "o.csv", env=cli_env, cwd=tmp_path
+    )
     assert done.returncode == 2 and "no registered model version" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "o.csv").exists()
     (tmp_path / "s.yaml").write_text("name: s\ntask: classification\ntraining_data: in.csv\ntarget_column: a\n")
@@ -150,7 +184,8 @@ def test_a_sweep_killed_mid_run_continues_where_it_stopped(cli_env, tmp_path, ca
     cancer_frame.to_csv(tmp_path / "cancer.csv", index=False)
     body = (
         "task: classification\ntraining_data: cancer.csv\ntarget_column: diagnosis\nprimary_metric: AUC_weighted\n"
-        "validation_size: 0.3\nseed: 5\nlimits: {iterations: 10, max_concurrent_iterations: 2}\ncompute: {n_workers: 2}\n"
+        "validation_size: 0.3\nseed: 5\nlimits: {iterations: 10, max_concurrent_iterations: 2}\ncompute: "
+        "{n_workers: 2}\n"
         "sweep:\n  sampling: random\n  search_space:\n    model_name: {choice: [RandomForest, ExtremeRandomTrees]}\n"
         "    n_estimators: {quniform: [200, 600, 50]}\n    min_samples_leaf: {choice: [1, 2, 4, 8]}\n"
     )
@@ -160,7 +195,9 @@ def test_a_sweep_killed_mid_run_continues_where_it_stopped(cli_env, tmp_path, ca
 
     command = [sys.executable, "-m", "deployments.cli", "train", "killed.yaml"]
     log = (tmp_path / "killed.log").open("w")
-    process = subprocess.Popen(command, env=cli_env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        command, env=cli_env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 300
         while _finished_count(study_db) < 3 and time.monotonic() < deadline and process.poll() is None:
@@ -172,7 +209,10 @@ def test_a_sweep_killed_mid_run_continues_where_it_stopped(cli_env, tmp_path, ca
         log.close()
     before = _finished_count(study_db)
     assert process.returncode == -signal.SIGKILL, (tmp_path / "killed.log").read_text()[-3000:]
-    assert 3 <= before < 10, f"the kill should land mid-sweep; {before} trials had finished\n" + (tmp_path / "killed.log").read_text()[-3000:]
+    assert 3 <= before < 10, (
+        f"the kill should land mid-sweep; {before} trials had finished\n"
+        + (tmp_path / "killed.log").read_text()[-3000:]
+    )
 
     resumed = _jido("train", "killed.yaml", env=cli_env, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
@@ -185,13 +225,23 @@ def test_a_sweep_killed_mid_run_continues_where_it_stopped(cli_env, tmp_path, ca
     whole = _jido("train", "whole.yaml", env=cli_env, cwd=tmp_path)
     assert whole.returncode == 0, whole.stderr[-3000:]
     uninterrupted = _results(tmp_path / "jido-experiments" / "cli-whole" / "study.db")
-    assert [(r.model_name, r.params, r.metric) for r in killed] == [(r.model_name, r.params, r.metric) for r in uninterrupted]
-    assert resumed.stdout.strip().splitlines()[-1].split(") ", 1)[1] == whole.stdout.strip().splitlines()[-1].split(") ", 1)[1]
+    assert [(r.model_name, r.params, r.metric) for r in killed] == [
+        (r.model_name, r.params, r.metric) for r in uninterrupted
+    ]
+    assert (
+        resumed.stdout.strip().splitlines()[-1].split(") ", 1)[1]
+        == whole.stdout.strip().splitlines()[-1].split(") ", 1)[1]
+    )
 
     client = MlflowClient(cli_env["MLFLOW_TRACKING_URI"])
-    runs = client.search_runs([client.get_experiment_by_name("cli-killed").experiment_id], "tags.`jido.run_name` LIKE 'automl-%'")
+    runs = client.search_runs(
+        [client.get_experiment_by_name("cli-killed").experiment_id], "tags.`jido.run_name` LIKE 'automl-%'"
+    )
     statuses = sorted(run.info.status for run in runs)
-    assert statuses == ["FINISHED", "KILLED"]  # the killed run's parent is closed and linked to the one that finished it
+    assert statuses == [
+        "FINISHED",
+        "KILLED",
+    ]  # the killed run's parent is closed and linked to the one that finished it
 
 
 def test_bad_scoring_input_exits_2_with_one_message_and_no_traceback(cli_env, trained_cancer, cancer_csv, tmp_path):
@@ -209,10 +259,45 @@ def test_bad_scoring_input_exits_2_with_one_message_and_no_traceback(cli_env, tr
         ("incoming", r"b.parquet: missing column(s) the model was trained on: mean radius"),
         ("'incoming/*.csv'".strip("'"), "matches no .csv or .parquet files"),
     ]:
-        done = _jido("score", "models:/cancer@champion", "--input", source, "--output", "out/scored.parquet", env=cli_env, cwd=tmp_path)
-        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr + done.stdout, done.stderr[-2000:]
+        done = _jido(
+            "score",
+            "models:/cancer@champion",
+            "--input",
+            source,
+            "--output",
+            "out/scored.parquet",
+            env=cli_env,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr + done.stdout, (
+            done.stderr[-2000:]
+        )
         assert not (tmp_path / "out").exists()
-    done = _jido("score", "models:/cancer@champion", "--input", "good.parquet", "--output", "out/scored.parquet", "--workers", "0", env=cli_env, cwd=tmp_path)
-    assert done.returncode == 2 and "workers must be 1 or more" in done.stderr and "Traceback" not in done.stderr + done.stdout, done.stderr[-2000:]
-    done = _jido("score", "models:/cancer@champion", "--input", "incoming/a.parquet", "--output", "out/scored.parquet", env=cli_env, cwd=tmp_path)
+    done = _jido(
+        "score",
+        "models:/cancer@champion",
+        "--input",
+        "good.parquet",
+        "--output",
+        "out/scored.parquet",
+        "--workers",
+        "0",
+        env=cli_env,
+        cwd=tmp_path,
+    )
+    assert (
+        done.returncode == 2
+        and "workers must be 1 or more" in done.stderr
+        and "Traceback" not in done.stderr + done.stdout
+    ), done.stderr[-2000:]
+    done = _jido(
+        "score",
+        "models:/cancer@champion",
+        "--input",
+        "incoming/a.parquet",
+        "--output",
+        "out/scored.parquet",
+        env=cli_env,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0 and "scored 50 of 50 rows" in done.stdout

@@ -1,4 +1,5 @@
-"""Prefect's temporary API started by jido ahead of a command's flow, and the CLI's exit without the last full collection."""
+"""Prefect's temporary API started by jido ahead of a command's flow, and the CLI's exit without the last full
+collection."""
 
 from __future__ import annotations
 
@@ -16,15 +17,20 @@ ROOT = Path(__file__).resolve().parents[2]
 def _fresh_env(tmp_path: Path) -> dict[str, str]:
     """A user's shell with no Prefect API configured, so Prefect starts its temporary one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PYTHONPATH=str(ROOT), MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path}/mlflow.db")
+    env.update(
+        PREFECT_HOME=str(tmp_path / "prefect-home"),
+        PYTHONPATH=str(ROOT),
+        MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path}/mlflow.db",
+    )
     # As the CLI sets it: on a loaded CI machine the API once took longer than Prefect's default 20 s to start.
     env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     return env
 
 
 def test_a_configured_api_starts_nothing(prefect_api):
-    import deployments.prefect_api as prefect_api_module
     from prefect.settings import PREFECT_API_URL
+
+    import deployments.prefect_api as prefect_api_module
 
     configured = PREFECT_API_URL.value()
     wait = prefect_api_module.start_temporary_api_early()
@@ -34,7 +40,14 @@ def test_a_configured_api_starts_nothing(prefect_api):
 
 
 def _run(code: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-c", code], env={**_fresh_env(tmp_path), **env}, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**_fresh_env(tmp_path), **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done
 
@@ -73,7 +86,9 @@ print(json.dumps({"pid": _running.process.pid, "flow_api": where(), "started": _
 
 
 @pytest.mark.parametrize("user_setting", [None, "true"])
-def test_the_temporary_api_runs_no_automation_triggers_nor_block_registration_unless_the_user_asks(tmp_path, user_setting):
+def test_the_temporary_api_runs_no_automation_triggers_nor_block_registration_unless_the_user_asks(
+    tmp_path, user_setting
+):
     code = """
 import json
 from deployments.prefect_api import start_temporary_api_early
@@ -82,7 +97,14 @@ from deployments.prefect_api import _running
 env = _running._environment
 print(json.dumps([env["PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED"], env["PREFECT_SERVER_REGISTER_BLOCKS_ON_START"]]))
 """
-    asked = {} if user_setting is None else {"PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": user_setting, "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": user_setting}
+    asked = (
+        {}
+        if user_setting is None
+        else {
+            "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": user_setting,
+            "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": user_setting,
+        }
+    )
     done = _run(code, tmp_path, **asked)
     triggers, blocks = json.loads(done.stdout.strip().splitlines()[-1])
     expected = "false" if user_setting is None else "true"
@@ -121,7 +143,8 @@ wait = api.start_temporary_api_early()
 first = api._running.port
 wait()
 import httpx
-print(json.dumps({"first": first, "taken": taken.getsockname()[1], "now": api._running.port, "health": httpx.get(api._running.api_url + "/health").status_code}))
+print(json.dumps({"first": first, "taken": taken.getsockname()[1], "now": api._running.port, "health":
+httpx.get(api._running.api_url + "/health").status_code}))
 """
     seen = json.loads(_run(code, tmp_path).stdout.strip().splitlines()[-1])
     assert seen["first"] == seen["taken"] != seen["now"]
@@ -129,8 +152,18 @@ print(json.dumps({"first": first, "taken": taken.getsockname()[1], "now": api._r
 
 
 def test_the_cli_freezes_what_it_allocated_before_exiting(tmp_path):
-    code = "import gc\nfrom deployments.cli import main\nassert gc.get_freeze_count() == 0\nmain(['models'])\nprint('frozen', gc.get_freeze_count())"
-    done = subprocess.run([sys.executable, "-c", code], env=_fresh_env(tmp_path), cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    code = (
+        "import gc\nfrom deployments.cli import main\nassert gc.get_freeze_count() == 0\n"
+        "main(['models'])\nprint('frozen', gc.get_freeze_count())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=_fresh_env(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "no registered models" in done.stdout
     assert int(done.stdout.strip().splitlines()[-1].split()[1]) > 100_000

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import json
 import os
 import signal
@@ -11,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -49,16 +48,24 @@ def test_rows_in_predictions_out_as_batch_scoring_gives_them(client, served, new
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["model_name"] == "cancer" and body["model_version"] == served.ref.version
-    batch = score_frame(served.bundle, new_rows.head(5), ScoringRun("cancer", served.ref.version, datetime.now(timezone.utc)))
+    batch = score_frame(served.bundle, new_rows.head(5), ScoringRun("cancer", served.ref.version, datetime.now(UTC)))
     assert [p["prediction"] for p in body["predictions"]] == batch["prediction"].tolist()
     assert np.allclose([p["probabilities"]["benign"] for p in body["predictions"]], batch["probability_benign"])
     # A bare list and MLflow's dataframe_records are read too; /invocations is MLflow's route.
     assert client.post("/predict", json=rows[:1]).json()["predictions"] == body["predictions"][:1]
-    assert client.post("/invocations", json={"dataframe_records": rows[:2]}).json()["predictions"] == body["predictions"][:2]
+    assert (
+        client.post("/invocations", json={"dataframe_records": rows[:2]}).json()["predictions"]
+        == body["predictions"][:2]
+    )
 
 
 def test_health_and_contract_routes(client, served):
-    assert client.get("/health").json() == {"status": "ok", "model_name": "cancer", "model_version": served.ref.version, "model_uri": served.ref.uri}
+    assert client.get("/health").json() == {
+        "status": "ok",
+        "model_name": "cancer",
+        "model_version": served.ref.version,
+        "model_uri": served.ref.uri,
+    }
     assert client.get("/ping").status_code == 200
     columns = client.get("/contract").json()["columns"]
     assert [c["column"] for c in columns] == served.contract.column_names()
@@ -90,7 +97,9 @@ def test_rows_that_break_the_contract_get_422_naming_row_and_column(client, new_
     assert problems[0].startswith("row 1: mean area=-5.0 outside the accepted range")
     assert problems[1] == "row 3: worst texture is empty (training had no empty values)"
     missing = client.post("/predict", json={"rows": [{k: v for k, v in rows[0].items() if k != "mean radius"}]})
-    assert missing.status_code == 422 and missing.json()["problems"] == ["missing column(s) the model was trained on: mean radius"]
+    assert missing.status_code == 422 and missing.json()["problems"] == [
+        "missing column(s) the model was trained on: mean radius"
+    ]
     words = client.post("/predict", json={"rows": [{**rows[0], "mean area": "large"}]})
     assert words.status_code == 422 and "'mean area' should hold numbers" in words.json()["problems"][0]
 
@@ -108,7 +117,12 @@ def test_jido_serve_answers_on_loopback_and_refuses_a_taken_port(trained_cancer,
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "deployments.cli", "serve", "models:/cancer@champion", "--port", str(port)],
-        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     try:
         deadline = time.time() + 120
@@ -118,20 +132,34 @@ def test_jido_serve_answers_on_loopback_and_refuses_a_taken_port(trained_cancer,
                     break
             except httpx.TransportError:
                 pass
-            assert server.poll() is None and time.time() < deadline, server.stdout.read() if server.poll() is not None else "no answer in 120 s"
+            assert server.poll() is None and time.time() < deadline, (
+                server.stdout.read() if server.poll() is not None else "no answer in 120 s"
+            )
             time.sleep(0.2)
         answer = httpx.post(f"http://127.0.0.1:{port}/predict", json=new_rows.head(1).to_dict("records"), timeout=10)
         assert answer.status_code == 200 and answer.json()["predictions"][0]["prediction"] in ("benign", "malignant")
         taken = subprocess.run(
             [sys.executable, "-m", "deployments.cli", "serve", "models:/cancer@champion", "--port", str(port)],
-            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
-        assert taken.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in taken.stderr and "Traceback" not in taken.stderr
+        assert (
+            taken.returncode == 2
+            and f"cannot listen on 127.0.0.1:{port}" in taken.stderr
+            and "Traceback" not in taken.stderr
+        )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     unknown = subprocess.run(
         [sys.executable, "-m", "deployments.cli", "serve", "models:/nothing@champion", "--port", str(_free_port())],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert unknown.returncode == 2 and "no registered model version for 'models:/nothing@champion'" in unknown.stderr

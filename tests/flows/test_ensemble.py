@@ -10,11 +10,11 @@ import pytest
 from mlflow.tracking import MlflowClient
 from sklearn.base import clone
 
-from components.experiment.voting import ENSEMBLE_NAME, VotingEnsemble
-from components.registry.models import load_pipeline, resolve_model
-from components.problems import get_problem
-from components.spec import build_spec
 from components.experiment.trial import build_pipeline
+from components.experiment.voting import ENSEMBLE_NAME, VotingEnsemble
+from components.problems import get_problem
+from components.registry.models import load_pipeline, resolve_model
+from components.spec import build_spec
 from flows.score import score
 from flows.train import train
 
@@ -41,11 +41,14 @@ def _spec(folder, address, name, **overrides):
         "n_cross_validations": 3,
         "limits": {"iterations": 4, "max_concurrent_iterations": 2},
         "compute": {"address": address},
-        "sweep": {"sampling": "grid", "search_space": [
-            {"model_name": ["ElasticNet"], "alpha": [0.001, 0.1]},
-            {"model_name": ["KNN"], "n_neighbors": [15], "weights": ["uniform"]},
-            {"model_name": ["RandomForest"], "n_estimators": [60], "max_features": [0.3], "min_samples_leaf": [5]},
-        ]},
+        "sweep": {
+            "sampling": "grid",
+            "search_space": [
+                {"model_name": ["ElasticNet"], "alpha": [0.001, 0.1]},
+                {"model_name": ["KNN"], "n_neighbors": [15], "weights": ["uniform"]},
+                {"model_name": ["RandomForest"], "n_estimators": [60], "max_features": [0.3], "min_samples_leaf": [5]},
+            ],
+        },
     }
     data.update(overrides)
     return build_spec(data)
@@ -72,7 +75,12 @@ def test_an_ensemble_that_beats_every_trial_is_registered_and_scores(services, t
     X, y = frame.drop(columns="target"), frame["target"]
     by_iteration = {row["iteration"]: row for row in singles}
     refitted = [
-        clone(build_pipeline(by_iteration[i].get("model"), get_problem("regression"), json.loads(by_iteration[i]["params"]), 0)).fit(X, y) for i in weights
+        clone(
+            build_pipeline(
+                by_iteration[i].get("model"), get_problem("regression"), json.loads(by_iteration[i]["params"]), 0
+            )
+        ).fit(X, y)
+        for i in weights
     ]
     expected = sum(w * m.predict(X.head(50)) for w, m in zip(weights.values(), refitted))
     assert np.allclose(pipeline.predict(X.head(50)), expected)
@@ -93,22 +101,31 @@ def test_of_trials_tied_for_the_best_the_better_calibrated_is_registered(service
     # Two far-apart blobs: every C ranks every validation row right (AUC 1.0); the weakest penalty is the surest.
     rng = np.random.default_rng(0)
     y = np.repeat(["no", "yes"], 60)
-    frame = pd.DataFrame({"x1": rng.normal(0, 1, 120) + np.where(y == "yes", 12.0, 0.0), "x2": rng.normal(0, 1, 120), "label": y})
+    frame = pd.DataFrame(
+        {"x1": rng.normal(0, 1, 120) + np.where(y == "yes", 12.0, 0.0), "x2": rng.normal(0, 1, 120), "label": y}
+    )
     frame.to_csv(tmp_path / "train.csv", index=False)
-    spec = build_spec({
-        "name": "ties",
-        "task": "classification",
-        "training_data": str(tmp_path / "train.csv"),
-        "target_column": "label",
-        "primary_metric": "AUC_weighted",
-        "n_cross_validations": 3,
-        "enable_voting_ensemble": False,
-        "limits": {"iterations": 4, "max_concurrent_iterations": 2},
-        "compute": {"address": services},
-        "sweep": {"sampling": "grid", "search_space": [{"model_name": ["LogisticRegression"], "C": [0.001, 0.01, 0.1, 100.0]}]},
-    })
+    spec = build_spec(
+        {
+            "name": "ties",
+            "task": "classification",
+            "training_data": str(tmp_path / "train.csv"),
+            "target_column": "label",
+            "primary_metric": "AUC_weighted",
+            "n_cross_validations": 3,
+            "enable_voting_ensemble": False,
+            "limits": {"iterations": 4, "max_concurrent_iterations": 2},
+            "compute": {"address": services},
+            "sweep": {
+                "sampling": "grid",
+                "search_space": [{"model_name": ["LogisticRegression"], "C": [0.001, 0.01, 0.1, 100.0]}],
+            },
+        }
+    )
     result = train(spec)
     top = result.leaderboard[0]
     assert all(row["AUC_weighted"] == 1.0 for row in result.leaderboard)
     assert json.loads(top["params"])["C"] == 100.0
-    assert min(row["iteration"] for row in result.leaderboard) < top["iteration"]  # a plain tie would have kept an earlier trial
+    assert (
+        min(row["iteration"] for row in result.leaderboard) < top["iteration"]
+    )  # a plain tie would have kept an earlier trial

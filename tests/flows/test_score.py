@@ -38,21 +38,35 @@ def test_a_pinned_version_scores_too(trained_cancer, cancer_csv, tmp_path):
     "model_uri, make_input, output, message",
     [
         ("models:/cancer@champion", lambda d: d.drop(columns=["mean radius"]), "o.csv", "missing column.*mean radius"),
-        ("models:/cancer@champion", lambda d: d.assign(**{"mean area": "large"}), "o.csv", "'mean area' should hold numbers"),
-        ("models:/cancer@champion", lambda d: d.assign(**{"mean area": -1.0}), "o.csv", r"119 of 119 rows .* break the data contract.*mean area outside"),
+        (
+            "models:/cancer@champion",
+            lambda d: d.assign(**{"mean area": "large"}),
+            "o.csv",
+            "'mean area' should hold numbers",
+        ),
+        (
+            "models:/cancer@champion",
+            lambda d: d.assign(**{"mean area": -1.0}),
+            "o.csv",
+            r"119 of 119 rows .* break the data contract.*mean area outside",
+        ),
         ("models:/cancer@champion", lambda d: d, "o.xlsx", "unsupported file format '.xlsx'"),
         ("models:/unknown@champion", lambda d: d, "o.csv", "no registered model version"),
         ("models:/cancer@champion", lambda d: d.head(0), "o.csv", "header but no rows"),
     ],
 )
-def test_bad_scoring_input_fails_cleanly_and_writes_nothing(trained_cancer, cancer_csv, tmp_path, model_uri, make_input, output, message):
+def test_bad_scoring_input_fails_cleanly_and_writes_nothing(
+    trained_cancer, cancer_csv, tmp_path, model_uri, make_input, output, message
+):
     make_input(pd.read_csv(cancer_csv / "new.csv")).to_csv(tmp_path / "in.csv", index=False)
     with pytest.raises(JidoError, match=message):
         score(model_uri, str(tmp_path / "in.csv"), str(tmp_path / output))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
 
-def test_rows_that_break_the_contract_are_quarantined_and_a_rerun_gives_the_same_files(trained_cancer, cancer_csv, tmp_path):
+def test_rows_that_break_the_contract_are_quarantined_and_a_rerun_gives_the_same_files(
+    trained_cancer, cancer_csv, tmp_path
+):
     new = pd.read_csv(cancer_csv / "new.csv")
     bad = new.copy()
     bad.loc[3, "mean radius"] = None  # training had no empty values
@@ -64,11 +78,15 @@ def test_rows_that_break_the_contract_are_quarantined_and_a_rerun_gives_the_same
     scored, rejected = pd.read_csv(output), pd.read_csv(tmp_path / "out" / "rejected" / "scored.csv")
     assert first.n_rows == len(scored) == len(new) - 3 and first.n_rejected == 3
     assert np.allclose(scored["mean radius"], new.drop(index=[3, 7, 9])["mean radius"])  # the good rows, in order
-    assert rejected["rejected_reason"].tolist() == [
-        "mean radius is empty (training had no empty values)",
-        rejected["rejected_reason"][1],
-        "worst texture is infinite",
-    ] and "mean area=1000000000.0 outside the accepted range" in rejected["rejected_reason"][1]
+    assert (
+        rejected["rejected_reason"].tolist()
+        == [
+            "mean radius is empty (training had no empty values)",
+            rejected["rejected_reason"][1],
+            "worst texture is infinite",
+        ]
+        and "mean area=1000000000.0 outside the accepted range" in rejected["rejected_reason"][1]
+    )
     files = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     again = score("models:/cancer@champion", str(tmp_path / "in.csv"), str(output))
     assert again.n_rows == first.n_rows
@@ -76,10 +94,17 @@ def test_rows_that_break_the_contract_are_quarantined_and_a_rerun_gives_the_same
     stamps = ["model_version", "scored_at"]  # a new run is stamped with its own time; the rest is identical
     assert pd.read_csv(output).drop(columns=stamps).equals(scored.drop(columns=stamps))
     with pytest.raises(JidoError, match="3 of 119 rows .* more than max_rejected_fraction \\(0.01\\)"):
-        score("models:/cancer@champion", str(tmp_path / "in.csv"), str(tmp_path / "strict.csv"), max_rejected_fraction=0.01)
+        score(
+            "models:/cancer@champion",
+            str(tmp_path / "in.csv"),
+            str(tmp_path / "strict.csv"),
+            max_rejected_fraction=0.01,
+        )
     assert not (tmp_path / "strict.csv").exists() and not (tmp_path / "rejected").exists()
     clean = score("models:/cancer@champion", str(cancer_csv / "new.csv"), str(output))
-    assert clean.n_rejected == 0 and not (tmp_path / "out" / "rejected" / "scored.csv").exists()  # no stale quarantine left
+    assert (
+        clean.n_rejected == 0 and not (tmp_path / "out" / "rejected" / "scored.csv").exists()
+    )  # no stale quarantine left
 
 
 def _in_row_groups(frame: pd.DataFrame, path, rows_per_group: int) -> None:
@@ -101,14 +126,26 @@ def test_a_large_input_scores_on_local_workers_or_an_existing_scheduler_into_the
     monkeypatch.setattr(tasks.score, "PARTITION_ROWS", 40)  # three partitions of this small input
     alone = score("models:/cancer@champion", str(tmp_path / "in.parquet"), str(tmp_path / "alone.parquet"), workers=1)
     local = score("models:/cancer@champion", str(tmp_path / "in.parquet"), str(tmp_path / "local.parquet"), workers=2)
-    remote = score("models:/cancer@champion", str(tmp_path / "in.parquet"), str(tmp_path / "remote.parquet"), address=dask_address)
+    remote = score(
+        "models:/cancer@champion", str(tmp_path / "in.parquet"), str(tmp_path / "remote.parquet"), address=dask_address
+    )
     stamps = ["scored_at"]  # each run is stamped with its own time
     expected = pd.read_parquet(tmp_path / "alone.parquet").drop(columns=stamps)
     for name, summary in (("local", local), ("remote", remote)):
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / f"{name}.parquet").drop(columns=stamps), expected)
-        assert (summary.n_rows, summary.n_rejected, summary.prediction_counts) == (alone.n_rows, 1, alone.prediction_counts)
+        assert (summary.n_rows, summary.n_rejected, summary.prediction_counts) == (
+            alone.n_rows,
+            1,
+            alone.prediction_counts,
+        )
         assert pd.read_parquet(tmp_path / "rejected" / f"{name}.parquet")["mean area"].tolist() == ["1000000000.0"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["alone.parquet", "in.parquet", "local.parquet", "rejected", "remote.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "alone.parquet",
+        "in.parquet",
+        "local.parquet",
+        "rejected",
+        "remote.parquet",
+    ]
 
 
 def test_parallel_scoring_is_chosen_by_what_was_asked(tmp_path, monkeypatch):
@@ -130,13 +167,22 @@ def test_parallel_scoring_is_chosen_by_what_was_asked(tmp_path, monkeypatch):
     assert parallel_plan(files, 4, None) is None  # one partition
 
 
-def test_an_unreachable_scoring_scheduler_is_named_by_the_setting_it_came_from(trained_cancer, cancer_csv, tmp_path, monkeypatch):
+def test_an_unreachable_scoring_scheduler_is_named_by_the_setting_it_came_from(
+    trained_cancer, cancer_csv, tmp_path, monkeypatch
+):
     import tasks.score
 
     _in_row_groups(pd.read_csv(cancer_csv / "new.csv"), tmp_path / "in.parquet", 20)
     monkeypatch.setattr(tasks.score, "PARTITION_ROWS", 40)
-    with pytest.raises(JidoError, match=r"^--address \(scoring.address\): cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
-        score("models:/cancer@champion", str(tmp_path / "in.parquet"), str(tmp_path / "out.parquet"), address="tcp://127.0.0.1:9")
+    with pytest.raises(
+        JidoError, match=r"^--address \(scoring.address\): cannot reach the Dask scheduler at tcp://127.0.0.1:9"
+    ):
+        score(
+            "models:/cancer@champion",
+            str(tmp_path / "in.parquet"),
+            str(tmp_path / "out.parquet"),
+            address="tcp://127.0.0.1:9",
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet"]
 
 

@@ -54,7 +54,13 @@ def test_deep_text_models_train_report_per_epoch_register_and_score(services, re
                 "early_termination": {"policy": "median_stopping", "delay_evaluation": 50},
                 "search_space": [
                     {"model_name": ["BiLSTM"], "epochs": 3, "max_length": 48, "hidden_size": 32},
-                    {"model_name": ["BERT"], "mode": ["finetune", "frozen"], "epochs": 2, "max_length": 48, "frozen_layers": 4},
+                    {
+                        "model_name": ["BERT"],
+                        "mode": ["finetune", "frozen"],
+                        "epochs": 2,
+                        "max_length": 48,
+                        "frozen_layers": 4,
+                    },
                 ],
             },
         }
@@ -63,18 +69,29 @@ def test_deep_text_models_train_report_per_epoch_register_and_score(services, re
     rows = {row["iteration"]: row for row in result.leaderboard}
     assert len(rows) == 3 and all(row["status"] == "completed" for row in rows.values()), result.leaderboard
 
-    parents, = [r for r in MlflowClient(tracking_uri).search_runs(
-        [MlflowClient(tracking_uri).get_experiment_by_name("reviews-dnn").experiment_id]) if "mlflow.parentRunId" not in r.data.tags]
+    (parents,) = [
+        r
+        for r in MlflowClient(tracking_uri).search_runs(
+            [MlflowClient(tracking_uri).get_experiment_by_name("reviews-dnn").experiment_id]
+        )
+        if "mlflow.parentRunId" not in r.data.tags
+    ]
     board = Leaderboard.load(MlflowClient(tracking_uri).download_artifacts(parents.info.run_id, "leaderboard.json"))
     for trial in board.results:
         assert trial.params["text_columns"] == ["review"] and trial.model_name in ("BiLSTM", "BERT")
         fine_tuned = trial.model_name == "BiLSTM" or trial.params["mode"] == "finetune"
         assert len(trial.curve) == (trial.params["epochs"] if fine_tuned else 0)  # one metric per epoch
-    assert sorted((t.model_name, t.params.get("mode")) for t in board.results) == [("BERT", "finetune"), ("BERT", "frozen"), ("BiLSTM", None)]
+    assert sorted((t.model_name, t.params.get("mode")) for t in board.results) == [
+        ("BERT", "finetune"),
+        ("BERT", "frozen"),
+        ("BiLSTM", None),
+    ]
 
     version = MlflowClient(tracking_uri).get_model_version("reviews-dnn", result.champion_version)
     assert version.tags["jido.model_name"] in ("BiLSTM", "BERT")
-    assert version.tags["jido.trained_on"] == "150 of 200 rows (the holdout's training rows)"  # registered as its trial trained it
+    assert (
+        version.tags["jido.trained_on"] == "150 of 200 rows (the holdout's training rows)"
+    )  # registered as its trial trained it
     output = tmp_path / "scored.csv"
     summary = score(result.champion_uri, str(reviews_folder / "new.csv"), str(output))
     scored = pd.read_csv(output)
@@ -84,7 +101,8 @@ def test_deep_text_models_train_report_per_epoch_register_and_score(services, re
     assert set(scored["prediction"]) <= {"great", "other"}
     assert np.allclose(scored["probability_great"] + scored["probability_other"], 1.0, atol=1e-5)
 
-    # jido serve scores the same text rows with the same bundle (issue 6 item 4): JSON rows in, the batch's predictions out.
+    # jido serve scores the same text rows with the same bundle (issue 6 item 4): JSON rows in, the batch's predictions
+    # out.
     from fastapi.testclient import TestClient
 
     from deployments.serve import build_app, load_served_model

@@ -28,7 +28,7 @@ def _runs(tracking_uri: str, experiment: str):
 
 
 def test_experiment_registers_a_champion_tracks_every_trial_and_generates_scoring(trained_cancer, tracking_uri):
-    spec, result = trained_cancer
+    _, result = trained_cancer
     assert result.promoted and result.champion_version == "1"
     assert result.champion_uri == "models:/cancer@champion" and result.registered_uri == "models:/cancer/1"
     assert len(result.leaderboard) == 6 and result.leaderboard[0]["rank"] == 1
@@ -48,25 +48,36 @@ def test_experiment_registers_a_champion_tracks_every_trial_and_generates_scorin
 
     client = MlflowClient(tracking_uri)
     assert str(client.get_model_version_by_alias("cancer", "champion").version) == "1"
-    assert client.get_model_version("cancer", "1").tags["jido.trained_on"] == "all rows"  # tabular champions are refitted
+    assert (
+        client.get_model_version("cancer", "1").tags["jido.trained_on"] == "all rows"
+    )  # tabular champions are refitted
     contract = load_contract(resolve_model("models:/cancer@champion", tracking_uri), tracking_uri)
     assert len(contract.columns) == 30 and {c.kind for c in contract.columns} == {"numeric"}  # kept with the version
 
     with get_client(sync_client=True) as prefect:
         deployment = prefect.read_deployment_by_name("jido-score/cancer-batch-scoring")
         assert deployment.parameters["model_uri"] == "models:/cancer@champion"
-        found = prefect.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["cancer-leaderboard", "cancer-progress"])))
+        found = prefect.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["cancer-leaderboard", "cancer-progress"]))
+        )
     by_key = {a.key: a for a in sorted(found, key=lambda a: a.created)}  # the newest version of each key
     assert by_key["cancer-leaderboard"].type == "table" and by_key["cancer-progress"].type == "progress"
-    assert "AUC_weighted" in by_key["cancer-leaderboard"].data and "models:/cancer/1" in by_key["cancer-leaderboard"].description
+    assert (
+        "AUC_weighted" in by_key["cancer-leaderboard"].data
+        and "models:/cancer/1" in by_key["cancer-leaderboard"].description
+    )
     live = [a.description for a in found if a.key == "cancer-leaderboard" and "(running)" in a.description]
-    assert live and any("6 of 6 trials finished" in d for d in live)  # updated while trials finished, the last one included
+    assert live and any(
+        "6 of 6 trials finished" in d for d in live
+    )  # updated while trials finished, the last one included
     assert by_key["cancer-progress"].data == pytest.approx(100.0)
 
 
 def test_champion_moves_only_when_beaten_on_the_same_validation_rows(services, cancer_csv, tracking_uri):
     weak = cancer_spec(cancer_csv, services, name="duel", allowed_models=["KNN"], limits={"iterations": 1})
-    strong = cancer_spec(cancer_csv, services, name="duel", allowed_models=["LogisticRegression"], limits={"iterations": 1})
+    strong = cancer_spec(
+        cancer_csv, services, name="duel", allowed_models=["LogisticRegression"], limits={"iterations": 1}
+    )
     first = train(weak)
     assert first.promoted and first.champion_version == "1"
     second = train(strong)
@@ -85,8 +96,15 @@ def test_failing_trials_are_recorded_and_the_experiment_goes_on(services, tmp_pa
     frame = pd.DataFrame({"x": range(20), "z": [v % 3 for v in range(20)], "y": ["a", "b"] * 10})
     frame.to_csv(tmp_path / "tiny.csv", index=False)
     spec = cancer_spec(
-        tmp_path, services, name="tiny", training_data=str(tmp_path / "tiny.csv"), target_column="y",
-        n_cross_validations=2, validation_size=None, allowed_models=["KNN"], limits={"iterations": 10, "max_concurrent_iterations": 2},
+        tmp_path,
+        services,
+        name="tiny",
+        training_data=str(tmp_path / "tiny.csv"),
+        target_column="y",
+        n_cross_validations=2,
+        validation_size=None,
+        allowed_models=["KNN"],
+        limits={"iterations": 10, "max_concurrent_iterations": 2},
     )
     result = train(spec)
     statuses = [row["status"] for row in result.leaderboard]
@@ -99,7 +117,10 @@ def test_failing_trials_are_recorded_and_the_experiment_goes_on(services, tmp_pa
 
 def test_trials_past_their_timeout_are_stopped_and_recorded(services, cancer_csv, tracking_uri):
     spec = cancer_spec(
-        cancer_csv, services, name="hurried", allowed_models=["RandomForest"],
+        cancer_csv,
+        services,
+        name="hurried",
+        allowed_models=["RandomForest"],
         limits={"iterations": 3, "max_concurrent_iterations": 2, "iteration_timeout_minutes": 0.0002},
     )
     with pytest.raises(JidoError, match="no trial completed.*iteration_timeout_minutes"):
@@ -112,7 +133,10 @@ def test_trials_past_their_timeout_are_stopped_and_recorded(services, cancer_csv
 
 def test_experiment_timeout_stops_starting_trials(services, cancer_csv, tracking_uri):
     spec = cancer_spec(
-        cancer_csv, services, name="budget", allowed_models=["LogisticRegression", "SGD"],
+        cancer_csv,
+        services,
+        name="budget",
+        allowed_models=["LogisticRegression", "SGD"],
         limits={"iterations": 1000, "max_concurrent_iterations": 2, "experiment_timeout_hours": 0.006},
     )
     result = train(spec)
@@ -125,21 +149,32 @@ def test_experiment_timeout_stops_starting_trials(services, cancer_csv, tracking
 
 def test_a_cluster_class_with_its_arguments(prefect_api, tracking_uri, cancer_csv):
     spec = cancer_spec(
-        cancer_csv, None, name="classy", allowed_models=["SGD"], limits={"iterations": 2, "max_concurrent_iterations": 1},
-        compute={"cluster_class": "distributed.LocalCluster", "cluster_kwargs": {"n_workers": 1, "threads_per_worker": 1, "dashboard_address": None}},
+        cancer_csv,
+        None,
+        name="classy",
+        allowed_models=["SGD"],
+        limits={"iterations": 2, "max_concurrent_iterations": 1},
+        compute={
+            "cluster_class": "distributed.LocalCluster",
+            "cluster_kwargs": {"n_workers": 1, "threads_per_worker": 1, "dashboard_address": None},
+        },
     )
     assert [row["status"] for row in train(spec).leaderboard] == ["completed", "completed"]
 
 
 def test_default_local_cluster(prefect_api, tracking_uri, cancer_csv):
-    spec = cancer_spec(cancer_csv, None, name="local", allowed_models=["SGD"], limits={"iterations": 2, "max_concurrent_iterations": 1})
+    spec = cancer_spec(
+        cancer_csv, None, name="local", allowed_models=["SGD"], limits={"iterations": 2, "max_concurrent_iterations": 1}
+    )
     assert spec.compute.address is None
     result = train(spec)
     assert [row["status"] for row in result.leaderboard] == ["completed", "completed"]
 
 
 @pytest.mark.parametrize("own_process", [True, False], ids=["recorder-process", "recorder-thread"])
-def test_every_trial_is_recorded_by_a_recorder_process_or_thread(services, cancer_csv, tracking_uri, monkeypatch, own_process):
+def test_every_trial_is_recorded_by_a_recorder_process_or_thread(
+    services, cancer_csv, tracking_uri, monkeypatch, own_process
+):
     """Each finished trial gets its durable record and its nested run, whichever kind of recorder the machine gets."""
     import os
 
@@ -150,20 +185,32 @@ def test_every_trial_is_recorded_by_a_recorder_process_or_thread(services, cance
     from tasks.settings import sweep_storage
 
     asked = []
-    monkeypatch.setattr(tasks.trials, "records_in_a_process", lambda cores, trials_here: asked.append((cores, trials_here)) or own_process)
+    monkeypatch.setattr(
+        tasks.trials,
+        "records_in_a_process",
+        lambda cores, trials_here: asked.append((cores, trials_here)) or own_process,
+    )
     name = f"recorded-by-a-{'process' if own_process else 'thread'}"
-    train(cancer_spec(cancer_csv, services, name=name, allowed_models=["LogisticRegression", "KNN"], limits={"iterations": 5}))
+    train(
+        cancer_spec(
+            cancer_csv, services, name=name, allowed_models=["LogisticRegression", "KNN"], limits={"iterations": 5}
+        )
+    )
     assert asked == [(os.cpu_count(), 2)]  # both of the session cluster's workers run trials on this machine
     _, children = _runs(tracking_uri, name)
     assert sorted(int(c.data.tags["jido.iteration"]) for c in children) == list(range(5))
     url = sweep_storage(name, None)
     (study,) = optuna.get_all_study_names(url)
-    assert sorted(trial_to_result(t).iteration for t in SweepStore(url, study, resumed=True).finished()) == list(range(5))
+    assert sorted(trial_to_result(t).iteration for t in SweepStore(url, study, resumed=True).finished()) == list(
+        range(5)
+    )
 
 
 def test_a_yaml_path_is_accepted_and_bad_data_fails_before_any_run(services, tmp_path, tracking_uri, cancer_frame):
     cancer_frame.assign(empty=None).to_csv(tmp_path / "data.csv", index=False)
-    (tmp_path / "spec.yaml").write_text("name: badcols\ntask: classification\ntraining_data: data.csv\ntarget_column: diagnosis\n")
+    (tmp_path / "spec.yaml").write_text(
+        "name: badcols\ntask: classification\ntraining_data: data.csv\ntarget_column: diagnosis\n"
+    )
     with pytest.raises(JidoError, match="'empty' are entirely empty"):
         train(str(tmp_path / "spec.yaml"))
     assert MlflowClient(tracking_uri).get_experiment_by_name("badcols") is None  # nothing half-written
@@ -171,21 +218,40 @@ def test_a_yaml_path_is_accepted_and_bad_data_fails_before_any_run(services, tmp
 
 def test_a_grid_sweep_runs_each_combination_once(services, cancer_csv):
     spec = cancer_spec(
-        cancer_csv, services, name="grid", limits={"iterations": 50, "max_concurrent_iterations": 2},
-        sweep={"sampling": "grid", "search_space": {"model_name": ["LogisticRegression"], "C": [0.01, 1.0], "class_weight": [None, "balanced"]}},
+        cancer_csv,
+        services,
+        name="grid",
+        limits={"iterations": 50, "max_concurrent_iterations": 2},
+        sweep={
+            "sampling": "grid",
+            "search_space": {
+                "model_name": ["LogisticRegression"],
+                "C": [0.01, 1.0],
+                "class_weight": [None, "balanced"],
+            },
+        },
     )
     result = train(spec)
     assert len(result.leaderboard) == 4
     assert {(json.loads(r["params"])["C"], json.loads(r["params"])["class_weight"]) for r in result.leaderboard} == {
-        (0.01, None), (0.01, "balanced"), (1.0, None), (1.0, "balanced")
+        (0.01, None),
+        (0.01, "balanced"),
+        (1.0, None),
+        (1.0, "balanced"),
     }
 
 
 def test_early_termination_stops_weak_trials_on_the_workers(services, cancer_csv, tracking_uri):
     spec = cancer_spec(
-        cancer_csv, services, name="pruned", allowed_models=["RandomForest", "HistGradientBoosting"],
+        cancer_csv,
+        services,
+        name="pruned",
+        allowed_models=["RandomForest", "HistGradientBoosting"],
         limits={"iterations": 8, "max_concurrent_iterations": 1},
-        sweep={"sampling": "random", "early_termination": {"policy": "bandit", "slack_amount": 0.002, "delay_evaluation": 2}},
+        sweep={
+            "sampling": "random",
+            "early_termination": {"policy": "bandit", "slack_amount": 0.002, "delay_evaluation": 2},
+        },
     )
     result = train(spec)
     statuses = [row["status"] for row in result.leaderboard]
@@ -214,9 +280,18 @@ def test_a_trial_that_ends_its_process_is_failed_and_the_sweep_goes_on(services,
 
 def _crash_and_check(services, cancer_csv):
     spec = cancer_spec(
-        cancer_csv, services, name="crashing", allowed_models=["Crashing", "LogisticRegression"],
+        cancer_csv,
+        services,
+        name="crashing",
+        allowed_models=["Crashing", "LogisticRegression"],
         limits={"iterations": 5, "max_concurrent_iterations": 2},
-        sweep={"sampling": "grid", "search_space": [{"model_name": ["Crashing"], "how": ["crash", "exit"]}, {"model_name": ["LogisticRegression"], "C": [0.1, 1.0, 10.0]}]},
+        sweep={
+            "sampling": "grid",
+            "search_space": [
+                {"model_name": ["Crashing"], "how": ["crash", "exit"]},
+                {"model_name": ["LogisticRegression"], "C": [0.1, 1.0, 10.0]},
+            ],
+        },
     )
     result = train(spec)
     by_status = {}
@@ -232,7 +307,8 @@ def _crash_and_check(services, cancer_csv):
 
 
 def _fail_one_in_line(services, cancer_csv, tracking_uri, name: str, how: str, **limits) -> list[dict]:
-    """A grid of short trials with one Crashing trial (``how``) ninth; checks none is lost or run twice, returns the rows."""
+    """A grid of short trials with one Crashing trial (``how``) ninth; checks none is lost or run twice, returns the
+    rows."""
     from distributed import Client
 
     from components.models import REGISTRY
@@ -243,13 +319,19 @@ def _fail_one_in_line(services, cancer_csv, tracking_uri, name: str, how: str, *
         client.register_plugin(RegisterCrashingFamily())
     # Short trials line up behind each other (see tasks.trials.lines_up): the next trial waits on the ninth's worker.
     spec = cancer_spec(
-        cancer_csv, services, name=name, allowed_models=["Crashing", "LogisticRegression"],
+        cancer_csv,
+        services,
+        name=name,
+        allowed_models=["Crashing", "LogisticRegression"],
         limits={"iterations": 14, "max_concurrent_iterations": 2, **limits},
-        sweep={"sampling": "grid", "search_space": [
-            {"model_name": ["LogisticRegression"], "C": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]},
-            {"model_name": ["Crashing"], "how": [how]},
-            {"model_name": ["LogisticRegression"], "C": [0.02, 0.2, 2.0, 20.0, 200.0]},
-        ]},
+        sweep={
+            "sampling": "grid",
+            "search_space": [
+                {"model_name": ["LogisticRegression"], "C": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]},
+                {"model_name": ["Crashing"], "how": [how]},
+                {"model_name": ["LogisticRegression"], "C": [0.02, 0.2, 2.0, 20.0, 200.0]},
+            ],
+        },
     )
     try:
         result = train(spec)
@@ -271,7 +353,9 @@ def test_a_trial_waiting_behind_one_that_ends_its_worker_runs_again_elsewhere(se
 
 def test_a_trial_waiting_behind_one_past_its_timeout_runs_again(services, cancer_csv, tracking_uri):
     rows = _fail_one_in_line(services, cancer_csv, tracking_uri, "hang-in-line", "hang", iteration_timeout_minutes=0.05)
-    assert "iteration_timeout_minutes" in rows[8]["error"]  # stopped at 3 s: its worker restarts, and the trial behind it is sent again
+    assert (
+        "iteration_timeout_minutes" in rows[8]["error"]
+    )  # stopped at 3 s: its worker restarts, and the trial behind it is sent again
 
 
 def test_a_trial_that_runs_out_of_memory_is_failed_and_its_worker_replaced(prefect_api, tracking_uri, cancer_csv):
@@ -286,15 +370,31 @@ def test_a_trial_that_runs_out_of_memory_is_failed_and_its_worker_replaced(prefe
 
     register()
     # One worker with a small memory limit: the nanny kills it past 95% and starts a new one.
-    with dask.config.set(NANNY_CLUSTER_SETTINGS), LocalCluster(
-        n_workers=1, threads_per_worker=1, memory_limit="700MiB", dashboard_address=":0", silence_logs=logging.CRITICAL
-    ) as cluster:
+    with (
+        dask.config.set(NANNY_CLUSTER_SETTINGS),
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            memory_limit="700MiB",
+            dashboard_address=":0",
+            silence_logs=logging.CRITICAL,
+        ) as cluster,
+    ):
         with Client(cluster) as client:
             client.register_plugin(RegisterCrashingFamily())
             spec = cancer_spec(
-                cancer_csv, cluster.scheduler_address, name="oom", allowed_models=["Crashing", "LogisticRegression"],
+                cancer_csv,
+                cluster.scheduler_address,
+                name="oom",
+                allowed_models=["Crashing", "LogisticRegression"],
                 limits={"iterations": 3, "max_concurrent_iterations": 1, "experiment_timeout_hours": 0.05},
-                sweep={"sampling": "grid", "search_space": [{"model_name": ["Crashing"], "how": ["oom"]}, {"model_name": ["LogisticRegression"], "C": [0.1, 1.0]}]},
+                sweep={
+                    "sampling": "grid",
+                    "search_space": [
+                        {"model_name": ["Crashing"], "how": ["oom"]},
+                        {"model_name": ["LogisticRegression"], "C": [0.1, 1.0]},
+                    ],
+                },
             )
             try:
                 result = train(spec)
@@ -320,7 +420,14 @@ def test_a_sweep_without_any_worker_ends_with_a_clear_error(prefect_api, trackin
 def test_featurization_off_trains_on_the_columns_as_they_are(services, cancer_csv, tracking_uri):
     from components.features.auto import NumericPassthrough
 
-    spec = cancer_spec(cancer_csv, services, name="own-features", featurization="off", allowed_models=["LightGBM", "RandomForest"], limits={"iterations": 2, "max_concurrent_iterations": 2})
+    spec = cancer_spec(
+        cancer_csv,
+        services,
+        name="own-features",
+        featurization="off",
+        allowed_models=["LightGBM", "RandomForest"],
+        limits={"iterations": 2, "max_concurrent_iterations": 2},
+    )
     result = train(spec)
     assert [json.loads(row["params"])["featurization"] for row in result.leaderboard] == ["off", "off"]
     pipeline = load_pipeline(resolve_model(result.registered_uri, tracking_uri), tracking_uri)

@@ -65,7 +65,8 @@ class RegisterCrashingFamily(WorkerPlugin):
 
 
 class DiesAwayFromHome(ClassifierMixin, BaseEstimator):
-    """A fitted classifier that ends any process other than the one it was made in when it predicts, as a native crash would."""
+    """A fitted classifier that ends any process other than the one it was made in when it predicts, as a native crash
+    would."""
 
     def __init__(self, model=None, home: int = 0):
         self.model = model

@@ -1,4 +1,5 @@
-"""What the batch-scoring tests share: a fitted classifier and the contract of the mixed table, and Parquet row groups."""
+"""What the batch-scoring tests share: a fitted classifier and the contract of the mixed table, and Parquet row
+groups."""
 
 from __future__ import annotations
 

@@ -33,7 +33,10 @@ def test_local_workers_pin_their_gpus_and_share_only_when_asked():
     assert "resources" not in workers["cpu-0"]["options"]
     assert workers["cpu-0"]["options"]["env"] == {"CUDA_VISIBLE_DEVICES": ""}
     pairs = local_workers(0, ["0", "1", "2", "3", "4"], 2)  # the fifth GPU cannot hold a 2-GPU trial
-    assert {name: spec["options"]["env"]["CUDA_VISIBLE_DEVICES"] for name, spec in pairs.items()} == {"gpu-0-1": "0,1", "gpu-2-3": "2,3"}
+    assert {name: spec["options"]["env"]["CUDA_VISIBLE_DEVICES"] for name, spec in pairs.items()} == {
+        "gpu-0-1": "0,1",
+        "gpu-2-3": "2,3",
+    }
     assert local_workers(0, ["0"], 0.5)["gpu-0"]["options"]["nthreads"] == 2
 
 
@@ -45,7 +48,13 @@ def test_visible_gpus_follow_cuda_visible_devices(monkeypatch, value, expected):
 
 def test_dask_client_starts_gpu_workers_for_the_gpus_it_sees(monkeypatch, tmp_path):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "fake-x,fake-y")
-    base = {"name": "g", "task": "classification", "training_data": "t.csv", "target_column": "y", "compute": {"n_workers": 1}}
+    base = {
+        "name": "g",
+        "task": "classification",
+        "training_data": "t.csv",
+        "target_column": "y",
+        "compute": {"n_workers": 1},
+    }
     with dask_client(build_spec({**base, "compute": {"n_workers": 1, "gpus_per_trial": 1}})) as client:
         client.wait_for_workers(3)
         assert cluster_gpus(client) == 2
@@ -58,12 +67,25 @@ def test_dask_client_starts_gpu_workers_for_the_gpus_it_sees(monkeypatch, tmp_pa
 def _worker_settings() -> dict[str, str | None]:
     import torch
 
-    return {"threads": str(torch.get_num_threads()), "omp": os.environ.get("OMP_NUM_THREADS"), "malloc": os.environ.get("MALLOC_TRIM_THRESHOLD_"), "gpus": os.environ.get("CUDA_VISIBLE_DEVICES")}
+    return {
+        "threads": str(torch.get_num_threads()),
+        "omp": os.environ.get("OMP_NUM_THREADS"),
+        "malloc": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+        "gpus": os.environ.get("CUDA_VISIBLE_DEVICES"),
+    }
 
 
 def test_local_workers_share_the_cores_and_keep_the_default_allocator(monkeypatch):
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # as a Dask cluster started earlier in this process leaves it
-    spec = build_spec({"name": "w", "task": "classification", "training_data": "x.csv", "target_column": "y", "compute": {"n_workers": 1}})
+    spec = build_spec(
+        {
+            "name": "w",
+            "task": "classification",
+            "training_data": "x.csv",
+            "target_column": "y",
+            "compute": {"n_workers": 1},
+        }
+    )
     with dask_client(spec) as client:
         seen = client.submit(_worker_settings, pure=False).result()
     assert spawn_environment(1)["OMP_NUM_THREADS"] == str(os.cpu_count())
@@ -97,7 +119,15 @@ def test_a_local_cluster_ends_at_once_without_restarting_its_workers(monkeypatch
     loggers = [logging.getLogger(name) for name in ("distributed.nanny", "distributed.scheduler")]
     for logger in loggers:
         logger.addHandler(messages)
-    spec = build_spec({"name": "e", "task": "classification", "training_data": "x.csv", "target_column": "y", "compute": {"n_workers": 2}})
+    spec = build_spec(
+        {
+            "name": "e",
+            "task": "classification",
+            "training_data": "x.csv",
+            "target_column": "y",
+            "compute": {"n_workers": 2},
+        }
+    )
     try:
         with dask_client(spec) as client:
             client.wait_for_workers(2)
@@ -127,7 +157,15 @@ def test_a_local_cluster_keeps_a_restarted_worker_when_the_lost_worker_timer_fir
     """
     import dask
 
-    spec = build_spec({"name": "e", "task": "classification", "training_data": "x.csv", "target_column": "y", "compute": {"n_workers": 1}})
+    spec = build_spec(
+        {
+            "name": "e",
+            "task": "classification",
+            "training_data": "x.csv",
+            "target_column": "y",
+            "compute": {"n_workers": 1},
+        }
+    )
     with dask.config.set({"distributed.deploy.lost-worker-timeout": "0.2s"}), dask_client(spec) as client:
         (first,) = client.nthreads()
         client.restart_workers([first], timeout=30)
@@ -138,12 +176,20 @@ def test_a_local_cluster_keeps_a_restarted_worker_when_the_lost_worker_timer_fir
 
 @pytest.fixture(scope="module")
 def two_workers():
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR) as cluster,
+        Client(cluster) as client,
+    ):
         client.wait_for_workers(2)
         yield client
 
 
 def test_threads_on_this_machine_count_its_workers_on_any_of_its_addresses(two_workers):
     assert threads_on_this_machine(two_workers) == 2  # on the loopback address
-    with LocalCluster(n_workers=1, threads_per_worker=3, host="0.0.0.0", dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=3, host="0.0.0.0", dashboard_address=":0", silence_logs=logging.ERROR
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         assert threads_on_this_machine(client) == 3  # on the machine's own address

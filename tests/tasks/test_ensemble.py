@@ -21,7 +21,8 @@ def _select(spec, data: ExperimentData, sweep: SweepOutcome) -> SweepOutcome:
 
 
 def _three_trials(durations: tuple[float, float, float] = (3.0, 3.0, 300.0)) -> tuple[ExperimentData, SweepOutcome]:
-    """Three trials whose errors are independent, so a vote of all three beats any pair; they took ``durations`` seconds."""
+    """Three trials whose errors are independent, so a vote of all three beats any pair; they took ``durations``
+    seconds."""
     rng = np.random.default_rng(0)
     n = 600
     X = pd.DataFrame({"x": rng.normal(size=n)})
@@ -39,10 +40,16 @@ def _three_trials(durations: tuple[float, float, float] = (3.0, 3.0, 300.0)) -> 
 
 
 def _spec(hours: float | None):
-    return build_spec({
-        "name": "vote", "task": "regression", "training_data": "train.csv", "target_column": "y", "primary_metric": "r2_score",
-        "limits": {"iterations": 3, "experiment_timeout_hours": hours},
-    })
+    return build_spec(
+        {
+            "name": "vote",
+            "task": "regression",
+            "training_data": "train.csv",
+            "target_column": "y",
+            "primary_metric": "r2_score",
+            "limits": {"iterations": 3, "experiment_timeout_hours": hours},
+        }
+    )
 
 
 def _members(outcome: SweepOutcome) -> set[str]:
@@ -58,7 +65,8 @@ def test_the_vote_takes_only_trials_whose_refit_fits_in_the_time_left(caplog):
         chosen = _select(_spec(1 / 60), *_three_trials())
     assert _members(chosen) == {"0", "1"}
     assert "left trial(s) 2 out of ensemble selection" in caplog.text
-    # Each refit fits (20, 20 and 30 s against the 52 s left after registering), all three together do not: the costliest goes.
+    # Each refit fits (20, 20 and 30 s against the 52 s left after registering), all three together do not: the
+    # costliest goes.
     assert _members(_select(_spec(1 / 60), *_three_trials((60.0, 60.0, 90.0)))) == {"0", "1"}
     # No time left at all: no vote, the best trial stays.
     caplog.clear()
@@ -68,8 +76,11 @@ def test_the_vote_takes_only_trials_whose_refit_fits_in_the_time_left(caplog):
     assert "no time is left" in caplog.text
 
 
-def _perfect_classifiers(sharpness: list[float], durations: list[float] | None = None) -> tuple[ExperimentData, SweepOutcome]:
-    """Trials that all rank every validation row right (AUC 1.0), each as sure of itself as ``sharpness`` says (0 to 0.5), taking ``durations`` seconds."""
+def _perfect_classifiers(
+    sharpness: list[float], durations: list[float] | None = None
+) -> tuple[ExperimentData, SweepOutcome]:
+    """Trials that all rank every validation row right (AUC 1.0), each as sure of itself as ``sharpness`` says (0 to
+    0.5), taking ``durations`` seconds."""
     rng = np.random.default_rng(0)
     n = 90
     X = pd.DataFrame({"x": rng.normal(size=n)})
@@ -83,15 +94,23 @@ def _perfect_classifiers(sharpness: list[float], durations: list[float] | None =
     for i, sure in enumerate(sharpness):
         p_yes = np.where(is_yes, 0.5 + sure, 0.5 - sure) + rng.uniform(-0.01, 0.01, size=len(valid))
         predictions[i] = np.column_stack([1 - p_yes, p_yes]).astype(np.float32)
-        board.add(TrialResult(i, "LogisticRegression", {"C": 1.0}, "completed", 1.0, durations[i] if durations else 1.0))
+        board.add(
+            TrialResult(i, "LogisticRegression", {"C": 1.0}, "completed", 1.0, durations[i] if durations else 1.0)
+        )
     return data, SweepOutcome(board, predictions=predictions)
 
 
 def _classification_spec(hours: float | None = None):
-    return build_spec({
-        "name": "tied", "task": "classification", "training_data": "train.csv", "target_column": "y", "primary_metric": "AUC_weighted",
-        "limits": {"iterations": 5, "experiment_timeout_hours": hours},
-    })
+    return build_spec(
+        {
+            "name": "tied",
+            "task": "classification",
+            "training_data": "train.csv",
+            "target_column": "y",
+            "primary_metric": "AUC_weighted",
+            "limits": {"iterations": 5, "experiment_timeout_hours": hours},
+        }
+    )
 
 
 def test_many_trials_tied_for_the_best_are_registered_as_an_equal_vote(caplog):
@@ -112,8 +131,12 @@ def test_two_trials_tied_for_the_best_keep_the_log_loss_tie_break():
 
 
 def test_under_a_budget_the_tied_trials_cheapest_to_refit_vote(caplog):
-    # Refits of about 1, 1, 1, 100 and 30 s (a third of each 3-fold trial) against the 52 s left after registering: all but trial 3.
+    # Refits of about 1, 1, 1, 100 and 30 s (a third of each 3-fold trial) against the 52 s left after registering: all
+    # but trial 3.
     with caplog.at_level("INFO"):
-        chosen = _select(_classification_spec(1 / 60), *_perfect_classifiers([0.1, 0.3, 0.2, 0.45, 0.15], [3.0, 3.0, 3.0, 300.0, 90.0]))
+        chosen = _select(
+            _classification_spec(1 / 60),
+            *_perfect_classifiers([0.1, 0.3, 0.2, 0.45, 0.15], [3.0, 3.0, 3.0, 300.0, 90.0]),
+        )
     assert set(chosen.board.best().params["weights"]) == {"0", "1", "2", "4"}
     assert "4 of the 5 tied trials can be refitted" in caplog.text

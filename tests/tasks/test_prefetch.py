@@ -13,7 +13,9 @@ from components.registry.models import log_and_register, resolve_model, set_cham
 @pytest.fixture()
 def fitted(mixed_frame):
     data = get_problem("classification").learning_data(mixed_frame, "label")
-    return build_pipeline("LogisticRegression", get_problem("classification"), {"C": 1.0, "class_weight": None}, 0).fit(data.X, data.y), data.X
+    return build_pipeline("LogisticRegression", get_problem("classification"), {"C": 1.0, "class_weight": None}, 0).fit(
+        data.X, data.y
+    ), data.X
 
 
 def _run(tracking_uri: str, name: str) -> str:

@@ -40,7 +40,9 @@ def test_the_refit_builds_forests_with_a_job_per_core():
     from components.models import get_family
     from tasks.register import _every_core
 
-    forest = get_family("RandomForest").build(get_problem("classification"), get_family("RandomForest").defaults(get_problem("classification")), 0)
+    forest = get_family("RandomForest").build(
+        get_problem("classification"), get_family("RandomForest").defaults(get_problem("classification")), 0
+    )
     assert forest.n_jobs is None  # so joblib's configuration decides: one job in a trial, every core in the refit
     assert get_active_backend()[1] in (None, 1)
     with _every_core():

@@ -10,4 +10,6 @@ def test_the_sweep_is_one_prefect_task_and_its_loop_is_not_one():
     from tasks.trials import _planner, run_trials
 
     assert isinstance(run_trials, Task) and run_trials.name == "run-trials"
-    assert not isinstance(_planner, Task) and not isinstance(Sweep.run, Task)  # helpers of that task, not tasks of their own
+    assert not isinstance(_planner, Task) and not isinstance(
+        Sweep.run, Task
+    )  # helpers of that task, not tasks of their own

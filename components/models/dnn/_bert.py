@@ -26,7 +26,8 @@ _EMBEDDING_CACHE_SIZE = 200_000
 
 
 def load_tokenizer(tokenizer_json: str, max_length: int):
-    """A fast tokenizer from its JSON, truncating at ``max_length`` tokens and padding nothing (batches pad themselves)."""
+    """A fast tokenizer from its JSON, truncating at ``max_length`` tokens and padding nothing (batches pad
+    themselves)."""
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_str(tokenizer_json)
@@ -95,7 +96,10 @@ class BertTextClassifier(TorchTextClassifier):
         quiet_transformers()
         folder = Path(self.pretrained_path)
         if not (folder / "config.json").is_file() or not (folder / "tokenizer.json").is_file():
-            raise ValueError(f"pretrained_path {self.pretrained_path!r} is not a transformer folder with config.json and tokenizer.json")
+            raise ValueError(
+                f"pretrained_path {self.pretrained_path!r} is not a transformer folder with config.json and "
+                "tokenizer.json"
+            )
         # Trained in float32 (bfloat16 autocast on GPUs), whatever precision the checkpoint was saved in.
         pretrained = AutoModel.from_pretrained(str(folder), local_files_only=True).float()
         self.encoder_config_ = pretrained.config.to_json_string(use_diff=False)
@@ -116,7 +120,9 @@ class BertTextClassifier(TorchTextClassifier):
             encoder = AutoModel.from_config(AutoConfig.for_model(settings.pop("model_type"), **settings))
         net = EncoderClassifier(encoder, self.n_tabular_, len(self.classes_), self.dropout)
         layers = getattr(getattr(encoder, "encoder", None), "layer", [])
-        fixed = [getattr(encoder, "embeddings", None), *list(layers)[: self.frozen_layers]] if self.frozen_layers else []
+        fixed = (
+            [getattr(encoder, "embeddings", None), *list(layers)[: self.frozen_layers]] if self.frozen_layers else []
+        )
         for module in fixed:
             for parameter in module.parameters() if module is not None else ():
                 parameter.requires_grad = False

@@ -97,7 +97,12 @@ class BiLSTMTextClassifier(TorchTextClassifier):
         from components.models.dnn._nets import BiLSTMAttention
 
         net = BiLSTMAttention(
-            self.vocabulary_size_, self.embedding_width_, self.hidden_size, self.n_tabular_, len(self.classes_), self.dropout,
+            self.vocabulary_size_,
+            self.embedding_width_,
+            self.hidden_size,
+            self.n_tabular_,
+            len(self.classes_),
+            self.dropout,
             freeze_embeddings=self.vocabulary_ is None,
         )
         pretrained = self.__dict__.pop("_pretrained", None)

@@ -36,7 +36,9 @@ def pad_batch(sequences: list[list[int]]):
     return ids, mask
 
 
-def length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator, window: int = 50) -> list[np.ndarray]:
+def length_bucketed_batches(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator, window: int = 50
+) -> list[np.ndarray]:
     """Shuffled batches of rows of similar length, so little of each batch is padding.
 
     Rows are shuffled, sorted by length within windows of ``window`` batches,
@@ -143,7 +145,11 @@ class TorchTextClassifier(ClassifierMixin, BaseEstimator):
             batches = length_bucketed_batches(lengths, self.batch_size, rng)
             for batch, rows in enumerate(batches):
                 step = epoch * n_batches + batch
-                scale = (step + 1) / warmup if step < warmup else max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+                scale = (
+                    (step + 1) / warmup
+                    if step < warmup
+                    else max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+                )
                 for group in self.optimizer_.param_groups:
                     group["lr"] = group["peak_lr"] * scale
                 input_ids, mask = pad_batch([ids[i] for i in rows])
@@ -197,7 +203,9 @@ class TorchTextClassifier(ClassifierMixin, BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         state = {k: v for k, v in super().__getstate__().items() if k not in _NOT_SAVED}
         if "net_" in self.__dict__:
-            state["weights_"] = {name: tensor.detach().float().cpu().numpy() for name, tensor in self.net_.state_dict().items()}
+            state["weights_"] = {
+                name: tensor.detach().float().cpu().numpy() for name, tensor in self.net_.state_dict().items()
+            }
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -43,7 +43,10 @@ class TextTableFeaturizer(BaseEstimator, TransformerMixin):
         else:
             missing = [c for c in self.text_columns if c not in X.columns]
             if missing:
-                raise ValueError(f"text column(s) {', '.join(map(repr, missing))} not in the data; columns: {', '.join(map(str, X.columns))}")
+                raise ValueError(
+                    f"text column(s) {', '.join(map(repr, missing))} not in the data; columns: "
+                    f"{', '.join(map(str, X.columns))}"
+                )
             self.text_columns_ = list(self.text_columns)
         if not self.text_columns_:
             raise ValueError("no free-text column found for a deep text model; name one in text_dnn.text_columns")
@@ -66,6 +69,13 @@ class TextTableFeaturizer(BaseEstimator, TransformerMixin):
         frame = pd.DataFrame({TEXT_FEATURE: text.astype(object).to_numpy()}, index=X.index)
         if self.n_tabular_:
             rows = X[self.tabular_.used_columns()]
-            tabular = np.asarray(self.tabular_.transform(rows), dtype=np.float32) if len(rows) else np.zeros((0, self.n_tabular_), np.float32)
-            frame = pd.concat([frame, pd.DataFrame(tabular, index=X.index, columns=[f"f{i}" for i in range(tabular.shape[1])])], axis=1)
+            tabular = (
+                np.asarray(self.tabular_.transform(rows), dtype=np.float32)
+                if len(rows)
+                else np.zeros((0, self.n_tabular_), np.float32)
+            )
+            frame = pd.concat(
+                [frame, pd.DataFrame(tabular, index=X.index, columns=[f"f{i}" for i in range(tabular.shape[1])])],
+                axis=1,
+            )
         return frame

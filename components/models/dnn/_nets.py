@@ -26,9 +26,19 @@ class EncoderClassifier(nn.Module):
 
 
 class BiLSTMAttention(nn.Module):
-    """Token embeddings, a bidirectional LSTM, additive attention pooling, and a linear head with the tabular features."""
+    """Token embeddings, a bidirectional LSTM, additive attention pooling, and a linear head with the tabular
+    features."""
 
-    def __init__(self, vocab_size: int, embedding_dim: int, hidden_size: int, n_tabular: int, n_classes: int, dropout: float, freeze_embeddings: bool):
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_dim: int,
+        hidden_size: int,
+        n_tabular: int,
+        n_classes: int,
+        dropout: float,
+        freeze_embeddings: bool,
+    ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
         self.embedding.weight.requires_grad = not freeze_embeddings

@@ -41,4 +41,7 @@ def make_policy(
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=reduction_factor)
     if policy == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=min_resource, reduction_factor=reduction_factor)
-    raise ValueError(f"unknown early termination policy {policy!r}; use bandit, median_stopping, truncation_selection, asha or hyperband")
+    raise ValueError(
+        f"unknown early termination policy {policy!r}; use bandit, median_stopping, truncation_selection, asha or "
+        "hyperband"
+    )

@@ -14,7 +14,13 @@ class BanditPolicy(TerminationPolicy):
     minimised one stay under best * (1 + s); with ``slack_amount`` a, within a of best.
     """
 
-    def __init__(self, slack_factor: float | None = None, slack_amount: float | None = None, evaluation_interval: int = 1, delay_evaluation: int = 0):
+    def __init__(
+        self,
+        slack_factor: float | None = None,
+        slack_amount: float | None = None,
+        evaluation_interval: int = 1,
+        delay_evaluation: int = 0,
+    ):
         super().__init__(evaluation_interval, delay_evaluation)
         if (slack_factor is None) == (slack_amount is None):
             raise ValueError("bandit takes exactly one of slack_factor and slack_amount")

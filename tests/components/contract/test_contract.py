@@ -20,9 +20,16 @@ def _failures(contract, frame) -> set[tuple[str, str | None]]:
 
     context = gx.get_context(mode="ephemeral")
     suite = context.suites.add(contract.to_suite("mixed"))
-    batch = context.data_sources.add_pandas("t").add_dataframe_asset("f").add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": contract.coerce(frame)})
+    batch = (
+        context.data_sources.add_pandas("t")
+        .add_dataframe_asset("f")
+        .add_batch_definition_whole_dataframe("all")
+        .get_batch(batch_parameters={"dataframe": contract.coerce(frame)})
+    )
     result = batch.validate(suite)
-    return {(r.expectation_config.type, r.expectation_config.kwargs.get("column")) for r in result.results if not r.success}
+    return {
+        (r.expectation_config.type, r.expectation_config.kwargs.get("column")) for r in result.results if not r.success
+    }
 
 
 def test_the_contract_describes_each_column_as_the_featurizer_sees_it(contract):
@@ -31,7 +38,9 @@ def test_the_contract_describes_each_column_as_the_featurizer_sees_it(contract):
     assert learned.column_names() == list(X.columns)
     amount = by_name["amount"]
     span = X["amount"].max() - X["amount"].min()
-    assert amount.kind == "numeric" and amount.low == pytest.approx(max(0.0, X["amount"].min() - RANGE_TOLERANCE * span))  # never-negative: clamped at 0
+    assert amount.kind == "numeric" and amount.low == pytest.approx(
+        max(0.0, X["amount"].min() - RANGE_TOLERANCE * span)
+    )  # never-negative: clamped at 0
     assert amount.null_fraction == pytest.approx(X["amount"].isna().mean())
     assert by_name["amount_text"].kind == "numeric" and by_name["amount_text"].high > 100  # numbers stored as text
     assert by_name["colour"].categories == ("blue", "green", "red")

@@ -9,7 +9,16 @@ import pandas as pd
 import pytest
 
 from components.contract.contract import DataContract, learn_contract
-from components.contract.drift import MAJOR, MIN_ROWS, DriftCounter, category_bins, decile_edges, level, numeric_bins, psi
+from components.contract.drift import (
+    MAJOR,
+    MIN_ROWS,
+    DriftCounter,
+    category_bins,
+    decile_edges,
+    level,
+    numeric_bins,
+    psi,
+)
 from components.features.columns import profile_table
 
 
@@ -17,7 +26,9 @@ def test_psi_matches_the_formula_by_hand():
     # (0.25 - 0.5) ln(0.25 / 0.5) + (0.75 - 0.5) ln(0.75 / 0.5)
     assert psi((0.5, 0.5), np.array([25, 75])) == pytest.approx(0.25 * np.log(2) + 0.25 * np.log(1.5))
     assert psi((0.2, 0.3, 0.5), np.array([20, 30, 50])) == pytest.approx(0.0)
-    assert psi((1.0, 0.0), np.array([0, 10])) == pytest.approx((1e-4 - 1) * np.log(1e-4) + (1 - 1e-4) * np.log(1 / 1e-4))  # floored, finite
+    assert psi((1.0, 0.0), np.array([0, 10])) == pytest.approx(
+        (1e-4 - 1) * np.log(1e-4) + (1 - 1e-4) * np.log(1 / 1e-4)
+    )  # floored, finite
     assert [level(v) for v in (0.05, 0.1, 0.2, 0.25, 3.0)] == ["stable", "moderate", "moderate", "major", "major"]
 
 
@@ -26,8 +37,14 @@ def test_bins_follow_the_training_deciles_and_categories():
     edges = decile_edges(values)
     assert len(edges) == 9
     assert numeric_bins(values, edges).tolist() == [10] * 10  # each decile holds a tenth of the training rows
-    assert numeric_bins(np.array([np.nan, np.inf, 0.0, 1000.0]), edges).tolist() == [1] + [0] * 8 + [1]  # non-finite left out
-    assert category_bins(pd.Series(["a", "b", None, "z", 1]), ("a", "b")).tolist() == [1, 1, 2]  # unseen values share one bin
+    assert numeric_bins(np.array([np.nan, np.inf, 0.0, 1000.0]), edges).tolist() == [1] + [0] * 8 + [
+        1
+    ]  # non-finite left out
+    assert category_bins(pd.Series(["a", "b", None, "z", 1]), ("a", "b")).tolist() == [
+        1,
+        1,
+        2,
+    ]  # unseen values share one bin
 
 
 def test_shifted_input_drifts_and_same_distribution_does_not(mixed_frame):
@@ -68,5 +85,7 @@ def test_a_categorical_read_from_a_files_dictionary_falls_in_the_same_bins():
     values = pd.Series(["b", "a", None, "z", "b", "1", "a"] * 5)
     for categories in (("a", "b"), ("a", "b", 1)):  # a training category that was a number is compared as text
         expected = category_bins(values, categories)
-        assert expected.tolist()[-1] == 5 * (1 if len(categories) == 3 else 2)  # "z" (and "1" unless it was seen) are unseen
+        assert expected.tolist()[-1] == 5 * (
+            1 if len(categories) == 3 else 2
+        )  # "z" (and "1" unless it was seen) are unseen
         assert np.array_equal(category_bins(values.astype("category"), categories), expected)

@@ -1,4 +1,5 @@
-"""Scoring input against a data contract: whole-input problems, and rows set aside with reasons (checked against great-expectations)."""
+"""Scoring input against a data contract: whole-input problems, and rows set aside with reasons (checked against
+great-expectations)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ import pandas as pd
 import pytest
 
 from components.contract.contract import learn_contract
+from components.contract.validate import (
+    MAX_CELL_CHARS,
+    REASON_COLUMN,
+    check_rows,
+    row_reasons,
+    table_problems,
+    top_reasons,
+)
 from components.features.columns import profile_table
-from components.contract.validate import MAX_CELL_CHARS, REASON_COLUMN, check_rows, row_reasons, table_problems, top_reasons
 
 
 @pytest.fixture()
@@ -75,7 +83,9 @@ def test_the_row_checks_agree_with_the_contracts_great_expectations_suite(traine
     context = gx.get_context(mode="ephemeral")
     suite = context.suites.add(contract.to_suite("agreement"))
     batch = (
-        context.data_sources.add_pandas("t").add_dataframe_asset("f").add_batch_definition_whole_dataframe("all")
+        context.data_sources.add_pandas("t")
+        .add_dataframe_asset("f")
+        .add_batch_definition_whole_dataframe("all")
         .get_batch(batch_parameters={"dataframe": contract.coerce(rows)})
     )
     result = batch.validate(suite, result_format={"result_format": "COMPLETE"})

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from components.data.inputs import prefetched, read_batches, resolve_input, table_columns
-from components.data.writers import AtomicTableWriter
 from components.errors import JidoError
 
 
@@ -24,7 +23,11 @@ def test_batches_cover_every_row_in_order(tmp_path, table, suffix):
     batches = list(read_batches(path, batch_rows=100))
     assert [len(b) for b in batches] == [100, 100, 50]
     whole = pd.concat(batches, ignore_index=True)
-    assert np.allclose(whole["x"], table["x"]) and whole["n"].tolist() == table["n"].tolist() and whole["c"].tolist() == table["c"].tolist()
+    assert (
+        np.allclose(whole["x"], table["x"])
+        and whole["n"].tolist() == table["n"].tolist()
+        and whole["c"].tolist() == table["c"].tolist()
+    )
     assert table_columns(path) == ["x", "n", "c"]
 
 
@@ -65,7 +68,7 @@ def test_truncated_parquet_and_wrong_encoding_are_named(tmp_path, table):
     with pytest.raises(JidoError, match="cannot read .*truncated.parquet as parquet"):
         list(read_batches(truncated))
     latin = tmp_path / "latin.csv"
-    latin.write_bytes("name,x\n".encode() + "".join(f"caf\u00e9 {i},{i}\n" for i in range(5)).encode("latin-1"))
+    latin.write_bytes(b"name,x\n" + "".join(f"caf\u00e9 {i},{i}\n" for i in range(5)).encode("latin-1"))
     with pytest.raises(JidoError, match="latin.csv is not UTF-8 text .* save it as UTF-8"):
         list(read_batches(latin))
 
@@ -90,7 +93,9 @@ def test_text_columns_named_as_categories_come_from_parquets_dictionary_as_categ
     table = table.assign(t=table["c"] + "-text", c=table["c"].where(table.index % 7 > 0))  # some missing
     path = tmp_path / f"t{suffix}"
     table.to_csv(path, index=False) if suffix == ".csv" else table.to_parquet(path, index=False)
-    batches = list(read_batches(path, batch_rows=100, categories=["c", "n", "absent"]))  # "n" holds numbers: read as it is
+    batches = list(
+        read_batches(path, batch_rows=100, categories=["c", "n", "absent"])
+    )  # "n" holds numbers: read as it is
     whole = pd.concat(batches, ignore_index=True)
     if suffix == ".parquet":
         assert all(isinstance(b["c"].dtype, pd.CategoricalDtype) for b in batches)

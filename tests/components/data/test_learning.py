@@ -35,6 +35,8 @@ def test_rows_without_target_are_dropped(mixed_frame):
 
 
 def test_features_and_target_leave_the_target_as_it_is(mixed_frame):
-    X, y, n_dropped = features_and_target(mixed_frame.assign(label=mixed_frame["label"].where(mixed_frame.index > 2)), "label", ["customer_id"])
+    X, y, n_dropped = features_and_target(
+        mixed_frame.assign(label=mixed_frame["label"].where(mixed_frame.index > 2)), "label", ["customer_id"]
+    )
     assert n_dropped == 3 and len(X) == len(y) == len(mixed_frame) - 3
     assert "customer_id" not in X.columns and y.tolist() == mixed_frame["label"].iloc[3:].tolist()

@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from components.experiment.budget import AFTER_EXPLAINING_S, AFTER_REFIT_S, EXPLAIN_CAP_S, ExperimentBudget, post_sweep_reserve, refit_estimate
+from components.experiment.budget import (
+    AFTER_EXPLAINING_S,
+    AFTER_REFIT_S,
+    EXPLAIN_CAP_S,
+    ExperimentBudget,
+    post_sweep_reserve,
+    refit_estimate,
+)
 from components.experiment.leaderboard import Leaderboard
 from components.experiment.results import TrialResult
 
@@ -78,4 +85,6 @@ def test_refitting_and_explaining_take_what_is_left():
 def test_a_refit_is_estimated_from_its_trial_and_the_trees_it_keeps():
     forest = TrialResult(0, "RandomForest", {"n_estimators": 200}, "completed", 0.9, 9.0)
     assert refit_estimate(forest, 3) == pytest.approx(3.0 + 0.005 * 200)
-    assert refit_estimate(TrialResult(1, "VotingEnsemble", {}, "completed", 0.9, 4.0), 1) == 4.0  # no family of that name: no trees counted
+    assert (
+        refit_estimate(TrialResult(1, "VotingEnsemble", {}, "completed", 0.9, 4.0), 1) == 4.0
+    )  # no family of that name: no trees counted

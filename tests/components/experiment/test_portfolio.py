@@ -14,7 +14,10 @@ WITH_TEXT = (*NUMBERS, ColumnProfile("review", "text", "free text"))
 
 def test_featurization_off_is_every_familys_fixed_parameter():
     found = plan_portfolio(["LightGBM", "KNN"], NUMBERS, with_gpu=False, featurization="off")
-    assert found.model_names == ["LightGBM", "KNN"] and found.overrides == {"LightGBM": {"featurization": "off"}, "KNN": {"featurization": "off"}}
+    assert found.model_names == ["LightGBM", "KNN"] and found.overrides == {
+        "LightGBM": {"featurization": "off"},
+        "KNN": {"featurization": "off"},
+    }
 
 
 def test_without_free_text_the_deep_text_families_are_left_out_and_said_so():

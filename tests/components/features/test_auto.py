@@ -85,8 +85,7 @@ def test_transform_equals_the_fitted_column_transformer_on_every_column_kind(mix
     for rows in (new, new.iloc[:1]):
         ours, theirs = featurizer.transform(rows), featurizer.transformer_.transform(featurizer._as_strings(rows))
         assert sparse.issparse(ours) == sparse.issparse(theirs) and ours.shape == theirs.shape
-        dense = (lambda m: m.toarray() if sparse.issparse(m) else m)
-        assert np.allclose(dense(ours), dense(theirs), equal_nan=True)
+        assert np.allclose(_dense(ours), _dense(theirs), equal_nan=True)
 
 
 @pytest.fixture()
@@ -113,7 +112,9 @@ def test_a_column_of_many_categories_is_target_encoded_in_a_few_features(many_ca
     assert np.corrcoef(encoded, share)[0, 1] > 0.9  # the encoding is the category's share of "yes"
     # The training rows' encodings are cross-fitted: not what transform gives the same rows.
     assert not np.allclose(encoded, featurizer.transform(X)[:, names.index("high_cardinality__shop")])
-    unseen = featurizer.transform(pd.DataFrame({"shop": ["S999"], "size": ["m"]}))[0, names.index("high_cardinality__shop")]
+    unseen = featurizer.transform(pd.DataFrame({"shop": ["S999"], "size": ["m"]}))[
+        0, names.index("high_cardinality__shop")
+    ]
     assert unseen == pytest.approx(y.eq("yes").mean(), abs=0.02)  # an unseen category gets the overall rate
 
 
@@ -125,13 +126,22 @@ def test_several_classes_get_one_encoding_each(many_categories):
 
 
 def test_featurization_off_passes_number_columns_through_and_leaves_missing_values(mixed_frame):
-    from components.features.auto import NumericPassthrough
     from components.experiment.trial import build_pipeline
+    from components.features.auto import NumericPassthrough
 
     X = pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": [1, 2, 3]})
     passed = NumericPassthrough().fit(X)
     assert np.array_equal(passed.transform(X[["b", "a"]]), X.to_numpy(dtype=float), equal_nan=True)
     assert passed.used_columns() == ["a", "b"]
-    pipeline = build_pipeline("RandomForest", get_problem("classification"), {"n_estimators": 10, "max_features": "sqrt", "min_samples_leaf": 1, "featurization": "off"}, 0)
+    pipeline = build_pipeline(
+        "RandomForest",
+        get_problem("classification"),
+        {"n_estimators": 10, "max_features": "sqrt", "min_samples_leaf": 1, "featurization": "off"},
+        0,
+    )
     assert isinstance(pipeline.named_steps["featurize"], NumericPassthrough)
     assert "featurization" not in pipeline.named_steps["model"].get_params()
+
+
+def _dense(matrix):
+    return matrix.toarray() if sparse.issparse(matrix) else matrix

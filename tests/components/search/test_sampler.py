@@ -4,11 +4,11 @@ import numpy as np
 import optuna
 import pytest
 
+from components.experiment.results import TrialResult
 from components.models import get_family
+from components.problems import get_problem
 from components.search.sampler import STALE_AFTER, TrialPlanner, parse_search_space, portfolio_subspaces
 from components.search.space import Choice, FloatRange, IntRange, Normal, parse_distribution
-from components.experiment.results import TrialResult
-from components.problems import get_problem
 
 
 @pytest.mark.parametrize(
@@ -73,9 +73,19 @@ MODELS = ["LogisticRegression", "RandomForest", "KNN"]
 
 def test_search_spaces_name_the_bad_parameter():
     with pytest.raises(ValueError, match="model RandomForest does not take parameter.*'learning_rate'"):
-        parse_search_space({"model_name": {"choice": ["RandomForest"]}, "learning_rate": {"uniform": [0.1, 0.2]}}, MODELS, get_problem("classification"), "random")
+        parse_search_space(
+            {"model_name": {"choice": ["RandomForest"]}, "learning_rate": {"uniform": [0.1, 0.2]}},
+            MODELS,
+            get_problem("classification"),
+            "random",
+        )
     with pytest.raises(ValueError, match=r"search_space\[1\].n_neighbors: low must be below high"):
-        parse_search_space([{"model_name": ["RandomForest"]}, {"model_name": ["KNN"], "n_neighbors": {"uniform": [9, 1]}}], MODELS, get_problem("classification"), "random")
+        parse_search_space(
+            [{"model_name": ["RandomForest"]}, {"model_name": ["KNN"], "n_neighbors": {"uniform": [9, 1]}}],
+            MODELS,
+            get_problem("classification"),
+            "random",
+        )
     with pytest.raises(ValueError, match="not among the allowed models"):
         parse_search_space({"model_name": ["SGD"], "alpha": [0.1]}, MODELS, get_problem("classification"), "random")
     with pytest.raises(ValueError, match="no allowed model takes all of 'bogus'"):
@@ -85,9 +95,13 @@ def test_search_spaces_name_the_bad_parameter():
 
 
 def test_a_space_without_model_name_applies_to_the_models_that_take_its_parameters():
-    (subspace,) = parse_search_space({"n_estimators": {"randint": [300]}}, MODELS, get_problem("classification"), "random")
+    (subspace,) = parse_search_space(
+        {"n_estimators": {"randint": [300]}}, MODELS, get_problem("classification"), "random"
+    )
     assert subspace.model_names == ("RandomForest",)
-    (subspace,) = parse_search_space({"max_depth": [3, 5]}, MODELS, get_problem("classification"), "random")  # a parameter outside jido's default space
+    (subspace,) = parse_search_space(
+        {"max_depth": [3, 5]}, MODELS, get_problem("classification"), "random"
+    )  # a parameter outside jido's default space
     assert subspace.model_names == ("RandomForest",)
 
 
@@ -103,7 +117,14 @@ def _run(planner: TrialPlanner, n: int, metric=lambda c: 0.5) -> list:
 
 
 def test_portfolio_tries_each_familys_defaults_first():
-    planner = TrialPlanner(portfolio_subspaces(MODELS, get_problem("classification")), get_problem("classification"), True, 3, "bayesian", defaults_first=True)
+    planner = TrialPlanner(
+        portfolio_subspaces(MODELS, get_problem("classification")),
+        get_problem("classification"),
+        True,
+        3,
+        "bayesian",
+        defaults_first=True,
+    )
     configs = _run(planner, 3)
     assert [name for name, _ in configs] == MODELS
     for name, params in configs:
@@ -111,7 +132,11 @@ def test_portfolio_tries_each_familys_defaults_first():
 
 
 CONDITIONAL = [
-    {"model_name": {"choice": ["RandomForest"]}, "n_estimators": {"quniform": [10, 50, 10]}, "max_features": ["sqrt", 0.5]},
+    {
+        "model_name": {"choice": ["RandomForest"]},
+        "n_estimators": {"quniform": [10, 50, 10]},
+        "max_features": ["sqrt", 0.5],
+    },
     {"model_name": {"choice": ["KNN"]}, "n_neighbors": {"randint": [20]}},
 ]
 
@@ -125,25 +150,46 @@ def test_conditional_spaces_with_random_and_bayesian_sampling(sampling):
     for name, params in configs:
         if name == "RandomForest":
             assert params["n_estimators"] in {10, 20, 30, 40, 50} and params["max_features"] in {"sqrt", 0.5}
-            assert params["min_samples_leaf"] == get_family(name).defaults(get_problem("classification"))["min_samples_leaf"]  # unsearched: default
+            assert (
+                params["min_samples_leaf"]
+                == get_family(name).defaults(get_problem("classification"))["min_samples_leaf"]
+            )  # unsearched: default
         else:
             assert 0 <= params["n_neighbors"] < 20 and "n_estimators" not in params
 
 
 def test_grid_sampling_visits_every_combination_once_then_stops():
-    space = [{"model_name": ["RandomForest"], "n_estimators": [10, 20], "max_features": ["sqrt", 0.5, 1.0]}, {"model_name": ["KNN"], "n_neighbors": {"randint": [3]}}]
-    planner = TrialPlanner(parse_search_space(space, MODELS, get_problem("classification"), "grid"), get_problem("classification"), True, 0, "grid")
+    space = [
+        {"model_name": ["RandomForest"], "n_estimators": [10, 20], "max_features": ["sqrt", 0.5, 1.0]},
+        {"model_name": ["KNN"], "n_neighbors": {"randint": [3]}},
+    ]
+    planner = TrialPlanner(
+        parse_search_space(space, MODELS, get_problem("classification"), "grid"),
+        get_problem("classification"),
+        True,
+        0,
+        "grid",
+    )
     assert planner.n_planned == 6 + 3
     configs = _run(planner, 100)
     assert len(configs) == 9
-    seen = {(name, params.get("n_estimators"), params.get("max_features"), params.get("n_neighbors")) for name, params in configs}
+    seen = {
+        (name, params.get("n_estimators"), params.get("max_features"), params.get("n_neighbors"))
+        for name, params in configs
+    }
     assert len(seen) == 9
 
 
 @pytest.mark.parametrize("sampling", ["random", "bayesian"])
 def test_a_seed_makes_sampling_reproducible(sampling):
     def sequence(seed):
-        planner = TrialPlanner(portfolio_subspaces(MODELS, get_problem("classification")), get_problem("classification"), True, seed, sampling)
+        planner = TrialPlanner(
+            portfolio_subspaces(MODELS, get_problem("classification")),
+            get_problem("classification"),
+            True,
+            seed,
+            sampling,
+        )
         return _run(planner, 14, metric=lambda c: hash(str(sorted(c.params.items()))) % 100 / 100)
 
     assert sequence(7) == sequence(7)
@@ -151,7 +197,9 @@ def test_a_seed_makes_sampling_reproducible(sampling):
 
 
 def test_sampled_parameters_belong_to_the_chosen_family_and_its_space():
-    planner = TrialPlanner(portfolio_subspaces(MODELS, get_problem("classification")), get_problem("classification"), True, 11, "random")
+    planner = TrialPlanner(
+        portfolio_subspaces(MODELS, get_problem("classification")), get_problem("classification"), True, 11, "random"
+    )
     for name, params in _run(planner, 30):
         space = get_family(name).search_space(get_problem("classification"))
         assert set(params) == set(space)
@@ -161,7 +209,9 @@ def test_sampled_parameters_belong_to_the_chosen_family_and_its_space():
 
 
 def test_failed_trials_are_told_as_failures():
-    planner = TrialPlanner(portfolio_subspaces(["KNN"], get_problem("classification")), get_problem("classification"), True, 0)
+    planner = TrialPlanner(
+        portfolio_subspaces(["KNN"], get_problem("classification")), get_problem("classification"), True, 0
+    )
     config = planner.ask(0)
     planner.tell(TrialResult(0, "KNN", config.params, "failed", None, 0.1, "boom"))
     assert planner.study.trials[0].state.name == "FAIL"
@@ -169,30 +219,74 @@ def test_failed_trials_are_told_as_failures():
 
 def test_after_the_defaults_a_focused_sweep_tunes_only_the_leading_families():
     families = ["LogisticRegression", "RandomForest", "KNN", "ExtremeRandomTrees", "SGD", "LinearSVM"]
-    score = {"LogisticRegression": 0.6, "RandomForest": 0.9, "KNN": 0.5, "ExtremeRandomTrees": 0.8, "SGD": 0.4, "LinearSVM": 0.7}
-    planner = TrialPlanner(portfolio_subspaces(families, get_problem("classification")), get_problem("classification"), True, 0, "bayesian", defaults_first=True, focus=3)
+    score = {
+        "LogisticRegression": 0.6,
+        "RandomForest": 0.9,
+        "KNN": 0.5,
+        "ExtremeRandomTrees": 0.8,
+        "SGD": 0.4,
+        "LinearSVM": 0.7,
+    }
+    planner = TrialPlanner(
+        portfolio_subspaces(families, get_problem("classification")),
+        get_problem("classification"),
+        True,
+        0,
+        "bayesian",
+        defaults_first=True,
+        focus=3,
+    )
     configs = _run(planner, 40, metric=lambda c: score[c.model_name])
     assert [name for name, _ in configs[:6]] == families  # every family's defaults first
-    assert {name for name, _ in configs[6:6 + STALE_AFTER]} <= {"RandomForest", "ExtremeRandomTrees", "LinearSVM"}
-    assert {"RandomForest", "ExtremeRandomTrees", "LinearSVM"} <= {name for name, _ in configs[6:]}  # all three leaders get tuned
-    # No score ever improves here: once the first leader has run STALE_AFTER trials past its best, the fourth family gets its place.
+    assert {name for name, _ in configs[6 : 6 + STALE_AFTER]} <= {"RandomForest", "ExtremeRandomTrees", "LinearSVM"}
+    assert {"RandomForest", "ExtremeRandomTrees", "LinearSVM"} <= {
+        name for name, _ in configs[6:]
+    }  # all three leaders get tuned
+    # No score ever improves here: once the first leader has run STALE_AFTER trials past its best, the fourth family
+    # gets its place.
     forest = [k for k, (name, _) in enumerate(configs) if name == "RandomForest"]
     entered = next(k for k, (name, _) in enumerate(configs) if k >= 6 and name == "LogisticRegression")
     assert len(forest) > STALE_AFTER and entered > forest[STALE_AFTER]
     # Without focus (or with random sampling) every family stays in play.
-    wide = TrialPlanner(portfolio_subspaces(families, get_problem("classification")), get_problem("classification"), True, 0, "random", defaults_first=True, focus=3)
+    wide = TrialPlanner(
+        portfolio_subspaces(families, get_problem("classification")),
+        get_problem("classification"),
+        True,
+        0,
+        "random",
+        defaults_first=True,
+        focus=3,
+    )
     assert len({name for name, _ in _run(wide, 40, metric=lambda c: score[c.model_name])[6:]}) > 3
 
 
 def test_a_resumed_focused_sweep_knows_the_leaders_again():
     families = ["LogisticRegression", "RandomForest", "KNN"]
     score = {"LogisticRegression": 0.6, "RandomForest": 0.9, "KNN": 0.5}
-    first = TrialPlanner(portfolio_subspaces(families, get_problem("classification")), get_problem("classification"), True, 0, "bayesian", defaults_first=True, focus=1)
+    first = TrialPlanner(
+        portfolio_subspaces(families, get_problem("classification")),
+        get_problem("classification"),
+        True,
+        0,
+        "bayesian",
+        defaults_first=True,
+        focus=1,
+    )
     done = []
     for i in range(3):
         config = first.ask(i)
-        done.append(first.tell(TrialResult(i, config.model_name, config.params, "completed", score[config.model_name], 0.1)))
-    again = TrialPlanner(portfolio_subspaces(families, get_problem("classification")), get_problem("classification"), True, 0, "bayesian", defaults_first=True, focus=1)
+        done.append(
+            first.tell(TrialResult(i, config.model_name, config.params, "completed", score[config.model_name], 0.1))
+        )
+    again = TrialPlanner(
+        portfolio_subspaces(families, get_problem("classification")),
+        get_problem("classification"),
+        True,
+        0,
+        "bayesian",
+        defaults_first=True,
+        focus=1,
+    )
     again.restore(done)
     assert {again.ask(i).model_name for i in range(3, 8)} == {"RandomForest"}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from components.search.sampler import TrialPlanner, parse_search_space, portfolio_subspaces
-from components.search.store import SweepStore, sqlite_url
 from components.experiment.results import TrialResult
 from components.problems import get_problem
+from components.search.sampler import TrialPlanner, parse_search_space, portfolio_subspaces
+from components.search.store import SweepStore, sqlite_url
 
 MODELS = ["LogisticRegression", "RandomForest", "KNN"]
 
@@ -20,7 +20,17 @@ def _score(config) -> float:
 def _result(config, status: str = "completed") -> TrialResult:
     metric = _score(config) if status != "failed" else None
     curve = (metric * 0.9, metric) if status == "early_terminated" else ()
-    return TrialResult(config.iteration, config.model_name, config.params, status, metric, 0.1, "boom" if status == "failed" else None, (metric,) if metric else (), curve)
+    return TrialResult(
+        config.iteration,
+        config.model_name,
+        config.params,
+        status,
+        metric,
+        0.1,
+        "boom" if status == "failed" else None,
+        (metric,) if metric else (),
+        curve,
+    )
 
 
 def _status(iteration: int) -> str:
@@ -49,7 +59,10 @@ def test_open_resumes_the_latest_unclosed_sweep_and_starts_a_new_one_after_close
 def test_a_resumed_sweep_continues_exactly_like_an_uninterrupted_one(tmp_path, sampling):
     subspaces = None
     if sampling == "grid":
-        space = [{"model_name": ["RandomForest"], "min_samples_leaf": [1, 2, 3]}, {"model_name": ["KNN"], "n_neighbors": [3, 5, 9]}]
+        space = [
+            {"model_name": ["RandomForest"], "min_samples_leaf": [1, 2, 3]},
+            {"model_name": ["KNN"], "n_neighbors": [3, 5, 9]},
+        ]
         subspaces = parse_search_space(space, MODELS, get_problem("classification"), "grid")
     n, k = (6, 4) if sampling == "grid" else (14, 6)
 
@@ -86,11 +99,27 @@ def test_a_resumed_sweep_continues_exactly_like_an_uninterrupted_one(tmp_path, s
 def test_restored_trials_count_for_pruning(tmp_path):
     import optuna
 
-    planner = TrialPlanner(portfolio_subspaces(["RandomForest"], get_problem("classification")), get_problem("classification"), True, 0, "random", pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0))
+    planner = TrialPlanner(
+        portfolio_subspaces(["RandomForest"], get_problem("classification")),
+        get_problem("classification"),
+        True,
+        0,
+        "random",
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0),
+    )
     store = SweepStore.open(sqlite_url(tmp_path), "p", "f", True)
     config = planner.ask(0)
-    store.add(planner.tell(TrialResult(0, config.model_name, config.params, "completed", 0.9, 1.0, None, (0.9,), (0.8, 0.9))))
-    resumed = TrialPlanner(portfolio_subspaces(["RandomForest"], get_problem("classification")), get_problem("classification"), True, 0, "random", pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0))
+    store.add(
+        planner.tell(TrialResult(0, config.model_name, config.params, "completed", 0.9, 1.0, None, (0.9,), (0.8, 0.9)))
+    )
+    resumed = TrialPlanner(
+        portfolio_subspaces(["RandomForest"], get_problem("classification")),
+        get_problem("classification"),
+        True,
+        0,
+        "random",
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0),
+    )
     resumed.restore(store.finished())
     resumed.ask(1)
     reporter = resumed.reporter(1)

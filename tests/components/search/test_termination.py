@@ -42,9 +42,9 @@ def test_bandit_slack_factor_minimize():
 
 
 def test_interval_and_delay_decide_when_to_evaluate():
-    study = _study("maximize", [{s: 1.0 for s in range(1, 11)}])
+    study = _study("maximize", [dict.fromkeys(range(1, 11), 1.0)])
     policy = BanditPolicy(slack_factor=0.1, evaluation_interval=3, delay_evaluation=5)
-    hopeless = {s: 0.1 for s in range(1, 11)}
+    hopeless = dict.fromkeys(range(1, 11), 0.1)
     judged = {step for step in range(1, 11) if _judge(policy, study, {s: v for s, v in hopeless.items() if s <= step})}
     assert judged == {6, 9}  # steps >= 5 that are multiples of 3
 

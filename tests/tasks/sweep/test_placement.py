@@ -31,7 +31,11 @@ def _hold(seconds: float) -> tuple[str, float, float]:
 @pytest.fixture(scope="module")
 def gpu_cluster():
     workers = local_workers(1, ["fake-a"], 1)
-    with SpecCluster(workers=workers, scheduler={"cls": Scheduler, "options": {"dashboard_address": ":0", "dashboard": False}}, silence_logs=logging.ERROR) as cluster:
+    with SpecCluster(
+        workers=workers,
+        scheduler={"cls": Scheduler, "options": {"dashboard_address": ":0", "dashboard": False}},
+        silence_logs=logging.ERROR,
+    ) as cluster:
         with Client(cluster) as client:
             client.wait_for_workers(2)
             yield client
@@ -66,7 +70,10 @@ def test_gpu_trials_hold_their_gpu_and_do_not_share_it(gpu_cluster):
 
 @pytest.fixture(scope="module")
 def two_workers():
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR) as cluster,
+        Client(cluster) as client,
+    ):
         client.wait_for_workers(2)
         yield client
 
@@ -79,10 +86,16 @@ def test_a_cpu_trial_waits_behind_a_running_one_only_once_every_slot_runs_one(tw
     both_run = {"trial-a": first, "trial-b": second}
     assert placement(table, 0, {}, both_run, slots=2, line_up=False) is None
     options, address, waits = placement(table, 0, {}, both_run, slots=2, line_up=True)
-    assert waits and options == {"workers": [table.workers[address][2]], "allow_other_workers": False}  # bound by name: no thief takes it
+    assert waits and options == {
+        "workers": [table.workers[address][2]],
+        "allow_other_workers": False,
+    }  # bound by name: no thief takes it
     one_waits = {**both_run, "trial-c": address}
     assert placement(table, 0, {}, one_waits, slots=2, line_up=True)[1] != address  # one waiting trial per busy thread
-    assert placement(table, 0, {}, {**one_waits, "trial-d": ({first, second} - {address}).pop()}, slots=2, line_up=True) is None
+    assert (
+        placement(table, 0, {}, {**one_waits, "trial-d": ({first, second} - {address}).pop()}, slots=2, line_up=True)
+        is None
+    )
     # With one slot, the next trial waits behind the running one rather than start on the idle worker.
     assert placement(table, 0, {}, {"trial-a": first}, slots=1, line_up=True)[1:] == (first, True)
     assert placement(table, 0, {}, {"trial-a": first}, slots=1, line_up=False) is None
