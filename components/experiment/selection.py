@@ -121,6 +121,11 @@ def fold_segments(fold_sizes: list[int]) -> list[slice]:
     return [slice(int(end - size), int(end)) for size, end in zip(fold_sizes, ends)]
 
 
+def _blend(candidates: dict[int, np.ndarray], weights: dict[int, float]) -> np.ndarray:
+    """The weighted average of the candidates' predictions (the weights sum to 1)."""
+    return sum(weight * candidates[key].astype(np.float64) for key, weight in weights.items())
+
+
 def _mean_metric(
     problem: Problem, metric: Metric, y_true: np.ndarray, predictions: np.ndarray, segments: list[slice], classes
 ) -> tuple[float, tuple[float, ...]]:
@@ -187,7 +192,7 @@ def greedy_selection(
     counts = pd.Series(picks[:n_picks]).value_counts()
     weights = {int(key): float(count) / n_picks for key, count in counts.items()}
     weights = dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0])))
-    blended = sum(weight * candidates[key].astype(np.float64) for key, weight in weights.items())
+    blended = _blend(candidates, weights)
     value, scores = _mean_metric(problem, metric, y_true, blended, segments, classes)
     return EnsembleChoice(weights, scores, value, n_picks, best[0][1])
 
@@ -226,7 +231,7 @@ def tied_vote(
     if len(tied) < MIN_TIED:
         return None
     weights = {r.iteration: 1.0 / len(tied) for r in tied}
-    blended = sum(weight * candidates[key].astype(np.float64) for key, weight in weights.items())
+    blended = _blend(candidates, weights)
     value, scores = _mean_metric(problem, metric, y_true, blended, segments, classes)
     if not np.isfinite(value) or (metric.is_better(best.metric, value) and abs(value - best.metric) > TIE):
         return None

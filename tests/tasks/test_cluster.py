@@ -7,22 +7,13 @@ import os
 import time
 
 import pytest
-from distributed import Client, LocalCluster, get_worker
+from distributed import Client, LocalCluster
 
 from components.spec import build_spec
 from tasks.cluster import local_workers, spawn_environment, threads_on_this_machine, visible_gpus
 from tasks.sweep.placement import cluster_gpus
 from tasks.trials import dask_client
-
-
-def _where() -> tuple[str, str | None]:
-    return get_worker().name, os.environ.get("CUDA_VISIBLE_DEVICES")
-
-
-def _hold(seconds: float) -> tuple[str, float, float]:
-    started = time.time()
-    time.sleep(seconds)
-    return get_worker().name, started, time.time()
+from tests.support.workers import hold, where
 
 
 def test_local_workers_pin_their_gpus_and_share_only_when_asked():
@@ -58,7 +49,7 @@ def test_dask_client_starts_gpu_workers_for_the_gpus_it_sees(monkeypatch, tmp_pa
     with dask_client(build_spec({**base, "compute": {"n_workers": 1, "gpus_per_trial": 1}})) as client:
         client.wait_for_workers(3)
         assert cluster_gpus(client) == 2
-        seen = {client.submit(_where, resources={"GPU": 1}, pure=False, key=f"w{i}").result()[1] for i in range(8)}
+        seen = {client.submit(where, resources={"GPU": 1}, pure=False, key=f"w{i}").result()[1] for i in range(8)}
         assert seen <= {"fake-x", "fake-y"} and seen
     with dask_client(build_spec(base)) as client:  # no GPU asked for: plain CPU workers
         assert cluster_gpus(client) == 0
@@ -131,9 +122,9 @@ def test_a_local_cluster_ends_at_once_without_restarting_its_workers(monkeypatch
     try:
         with dask_client(spec) as client:
             client.wait_for_workers(2)
-            held = client.submit(_hold, 0.01, pure=False)
+            held = client.submit(hold, 0.01, pure=False)
             held.result()
-            running = client.submit(_hold, 30, pure=False)
+            running = client.submit(hold, 30, pure=False)
             while not any(running.key in keys for keys in client.processing().values()):
                 time.sleep(0.05)
             workers = [psutil.Process(pid) for pid in client.run(os.getpid).values()]
@@ -170,18 +161,8 @@ def test_a_local_cluster_keeps_a_restarted_worker_when_the_lost_worker_timer_fir
         (first,) = client.nthreads()
         client.restart_workers([first], timeout=30)
         time.sleep(1)  # well past the timer
-        assert client.submit(_where, pure=False).result(timeout=30)[0] == 0  # the restarted worker, under its name
+        assert client.submit(where, pure=False).result(timeout=30)[0] == 0  # the restarted worker, under its name
         assert list(client.nthreads()) != [first] and len(client.nthreads()) == 1
-
-
-@pytest.fixture(scope="module")
-def two_workers():
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR) as cluster,
-        Client(cluster) as client,
-    ):
-        client.wait_for_workers(2)
-        yield client
 
 
 def test_threads_on_this_machine_count_its_workers_on_any_of_its_addresses(two_workers):

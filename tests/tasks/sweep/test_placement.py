@@ -7,25 +7,15 @@ only sees the resource they advertise, which is what placement relies on.
 from __future__ import annotations
 
 import logging
-import os
 import time
 
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster, Scheduler, SpecCluster, get_worker
+from distributed import Client, Scheduler, SpecCluster
 
 from tasks.cluster import local_workers
 from tasks.sweep.placement import WorkerTable, cluster_gpus, placement
-
-
-def _where() -> tuple[str, str | None]:
-    return get_worker().name, os.environ.get("CUDA_VISIBLE_DEVICES")
-
-
-def _hold(seconds: float) -> tuple[str, float, float]:
-    started = time.time()
-    time.sleep(seconds)
-    return get_worker().name, started, time.time()
+from tests.support.workers import hold, where
 
 
 @pytest.fixture(scope="module")
@@ -44,38 +34,28 @@ def gpu_cluster():
 def test_cpu_trials_never_take_a_gpu_worker(gpu_cluster):
     client = gpu_cluster
     options, address, _ = placement(WorkerTable(client), 0, {}, {})
-    futures = [client.submit(_where, key=f"trial-cpu-{i}", pure=False, **options) for i in range(6)]
+    futures = [client.submit(where, key=f"trial-cpu-{i}", pure=False, **options) for i in range(6)]
     assert {f.result() for f in futures} == {("cpu-0", "")}  # and the CPU worker sees no GPU
     # A trial just sent to the CPU worker holds its one thread before the scheduler lists it.
     assert placement(WorkerTable(client), 0, {}, {"trial-cpu-next": address}) is None
     assert placement(WorkerTable(client), 0, {}, {"trial-cpu-next": "tcp://gone:1"}) is not None
 
 
-def test_gpu_trials_hold_their_gpu_and_do_not_share_it(gpu_cluster):
+def test_gpu_trialshold_their_gpu_and_do_not_share_it(gpu_cluster):
     client = gpu_cluster
     assert cluster_gpus(client) == 1
     options, _, _ = placement(WorkerTable(client), 1, {}, {})
     assert options["resources"] == {"GPU": 1}
-    first = client.submit(_hold, 1.5, key="trial-gpu-0", pure=False, **options)
+    first = client.submit(hold, 1.5, key="trial-gpu-0", pure=False, **options)
     while not any("trial-gpu-0" in keys for keys in client.processing().values()):
         time.sleep(0.05)
     assert placement(WorkerTable(client), 1, {"trial-gpu-0": 1}, {}) is None  # its one GPU is held
     assert placement(WorkerTable(client), 0, {"trial-gpu-0": 1}, {})[0]["workers"]  # CPU trials still have their worker
     # Submitted anyway, a second GPU trial waits for the GPU instead of sharing it.
-    second = client.submit(_hold, 0.2, key="trial-gpu-1", pure=False, resources={"GPU": 1})
+    second = client.submit(hold, 0.2, key="trial-gpu-1", pure=False, resources={"GPU": 1})
     (name_a, _, end_a), (name_b, start_b, _) = first.result(), second.result()
     assert name_a == name_b == "gpu-fake-a" and start_b >= end_a
-    assert client.submit(_where, resources={"GPU": 1}, pure=False).result() == ("gpu-fake-a", "fake-a")
-
-
-@pytest.fixture(scope="module")
-def two_workers():
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR) as cluster,
-        Client(cluster) as client,
-    ):
-        client.wait_for_workers(2)
-        yield client
+    assert client.submit(where, resources={"GPU": 1}, pure=False).result() == ("gpu-fake-a", "fake-a")
 
 
 def test_a_cpu_trial_waits_behind_a_running_one_only_once_every_slot_runs_one(two_workers):
@@ -103,7 +83,7 @@ def test_a_cpu_trial_waits_behind_a_running_one_only_once_every_slot_runs_one(tw
     assert placement(table, 1, {"trial-a": 0, "trial-b": 0}, both_run, slots=2, line_up=True) is None
 
 
-def test_a_trial_waits_only_on_a_worker_that_holds_the_data_the_trials_take(two_workers):
+def test_a_trial_waits_only_on_a_worker_thatholds_the_data_the_trials_take(two_workers):
     from components.experiment.trial import shipped
 
     first, second = sorted(WorkerTable(two_workers).processing())
