@@ -91,6 +91,39 @@ def peak_rss_of(
     )
 
 
+def write_input(big: Path, n_rows: int) -> Path:
+    """The input to score: ``n_rows`` generated rows in row groups of 100,000."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    chunk = 500_000
+    schema = pa.Schema.from_pandas(generate(10, seed=1).drop(columns="label"), preserve_index=False)
+    with pq.ParquetWriter(big, schema) as writer:
+        for start in range(0, n_rows, chunk):
+            part = generate(min(chunk, n_rows - start), seed=start + 1).drop(columns="label")
+            writer.write_table(pa.Table.from_pandas(part, preserve_index=False), row_group_size=100_000)
+    size = big.stat().st_size / 2**20
+    print(f"input: {n_rows:,} rows x {N_NUMERIC + len(CATEGORIES)} columns, {size:.0f} MiB of Parquet", flush=True)
+    return big
+
+
+def time_command(
+    big: Path, workers: int | None, env: dict[str, str], folder: str, n_rows: int
+) -> tuple[float, int, int]:
+    """`jido score` of `big` in a process of its own: its seconds, and its peak memory, alone and with its workers."""
+    import pyarrow.parquet as pq
+
+    command = [sys.executable, "-m", "deployments.cli", "score", "models:/throughput@champion", "--input", str(big)]
+    command += ["--output", "scored.parquet", *(["--workers", str(workers)] if workers else [])]
+    seconds, peak, peak_tree, scored = peak_rss_of(command, env, folder)
+    if scored.returncode:
+        raise SystemExit(scored.stderr[-3000:])
+    print(scored.stdout.strip().splitlines()[-1], flush=True)
+    n_out = pq.ParquetFile(Path(folder) / "scored.parquet").metadata.num_rows
+    assert n_out == n_rows, f"{n_out} rows written of {n_rows}"
+    return seconds, peak, peak_tree
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=5_000_000)
@@ -106,48 +139,16 @@ def main() -> None:
     args = parser.parse_args()
     folder = scratch_environment("jido-score-throughput-")
 
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     generate(20_000, seed=0).to_csv(f"{folder}/train.csv", index=False)
     train_with_cli(folder, "throughput", f"{folder}/train.csv", "label", args.iterations)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
 
-    big = Path(folder) / "big.parquet"
-    chunk = 500_000
-    with pq.ParquetWriter(
-        big, pa.Schema.from_pandas(generate(10, seed=1).drop(columns="label"), preserve_index=False)
-    ) as writer:
-        for start in range(0, args.rows, chunk):
-            part = generate(min(chunk, args.rows - start), seed=start + 1).drop(columns="label")
-            writer.write_table(pa.Table.from_pandas(part, preserve_index=False), row_group_size=100_000)
-    print(
-        f"input: {args.rows:,} rows x {N_NUMERIC + len(CATEGORIES)} columns, {big.stat().st_size / 2**20:.0f} MiB of "
-        "Parquet",
-        flush=True,
-    )
-
+    big = write_input(Path(folder) / "big.parquet", args.rows)
     runs = {}
     for workers in ([1] if args.also_one_process and args.workers != 1 else []) + [args.workers]:
-        command = [
-            sys.executable,
-            "-m",
-            "deployments.cli",
-            "score",
-            "models:/throughput@champion",
-            "--input",
-            str(big),
-            "--output",
-            "scored.parquet",
-        ]
-        command += ["--workers", str(workers)] if workers else []
-        seconds, peak, peak_tree, scored = peak_rss_of(command, env, folder)
-        if scored.returncode:
-            raise SystemExit(scored.stderr[-3000:])
-        print(scored.stdout.strip().splitlines()[-1], flush=True)
-        n_out = pq.ParquetFile(Path(folder) / "scored.parquet").metadata.num_rows
-        assert n_out == args.rows, f"{n_out} rows written of {args.rows}"
-        runs[workers or "auto"] = (seconds, peak, peak_tree)
+        runs[workers or "auto"] = time_command(big, workers, env, folder, args.rows)
 
     # The same flow in a warm process (imports done, Prefect's API started by a first small run): the per-row path
     # without the command's fixed start-up, which does not grow with the input.

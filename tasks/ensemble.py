@@ -54,37 +54,75 @@ def select_ensemble(
     left of ``budget`` take part. A task type without ensembles gets the tie-break only.
     """
     logger = task_logger()
-    board = sweep.board
-    problem = spec.problem()
-    metric = get_metric(board.metric_name)
     started = time.perf_counter()
+    problem, metric = spec.problem(), get_metric(sweep.board.metric_name)
     y_valid, classes = data.y.iloc[data.plan.validation_rows()].to_numpy(), problem.classes(data.y)
-    if board.best() is not None and sweep.trained_best is None:
-        # On easy data many trials reach an AUC of 1.0; the first to get there is not the best of them.
-        # (Not when the best is a deep model kept as trained: switching would cost its whole training again.)
-        best = board.best()
-        calibrated, its_value, best_value = best_calibrated(
-            best, board.results, sweep.predictions, y_valid, problem, metric, classes
-        )
-        if calibrated is not best:
-            board.prefer(calibrated)
-            logger.info(
-                "trial %d (%s) ties trial %d on %s and is better calibrated (log loss %.4f against %.4f): it is the "
-                "best single pipeline",
-                calibrated.iteration,
-                calibrated.model_name,
-                best.iteration,
-                metric.name,
-                -its_value,
-                -best_value,
-            )
+    if sweep.board.best() is not None and sweep.trained_best is None:
+        # Not when the best is a deep model kept as trained: switching would cost its whole training again.
+        _prefer_the_better_calibrated(sweep, y_valid, classes, problem, metric)
     if not (spec.enable_voting_ensemble and problem.ensembles):
         return sweep
     if len(sweep.predictions) < 2:
         logger.info("no voting ensemble: fewer than two completed trials with predictions to average")
         return sweep
+    decided = _choose(spec, data, sweep, budget, y_valid, classes)
+    if decided is None:
+        return sweep
+    choice, how = decided
+    board = sweep.board
     by_iteration = {r.iteration: r for r in board.results}
-    best = board.best()
+    members = [
+        build_pipeline(by_iteration[i].model_name, problem, by_iteration[i].params, spec.seed) for i in choice.weights
+    ]
+    columns = [p.name for p in data.profiles if p.kind != "dropped"]
+    pipeline = ensemble_pipeline(members, list(choice.weights.values()), spec.task, columns)
+    params = {
+        "weights": {str(i): w for i, w in choice.weights.items()},
+        "members": {str(i): by_iteration[i].model_name for i in choice.weights},
+    }
+    seconds = time.perf_counter() - started
+    board.add(
+        TrialResult(
+            max(by_iteration) + 1, ENSEMBLE_NAME, params, "completed", choice.metric, seconds, None, choice.fold_metrics
+        ),
+        wins_tie=True,
+    )
+    logger.info("voting ensemble of %s: %s=%.4f %s", _weights(choice), metric.name, choice.metric, how)
+    return replace(sweep, ensemble=pipeline)
+
+
+def _prefer_the_better_calibrated(sweep: SweepOutcome, y_valid, classes, problem, metric) -> None:
+    """Of the trials tied with the best on the primary metric, the one the task type's tie-break ranks first becomes
+    the best.
+
+    On easy data many trials reach an AUC of 1.0; the first to get there is not the best of them.
+    """
+    board, best = sweep.board, sweep.board.best()
+    calibrated, its_value, best_value = best_calibrated(
+        best, board.results, sweep.predictions, y_valid, problem, metric, classes
+    )
+    if calibrated is not best:
+        board.prefer(calibrated)
+        task_logger().info(
+            "trial %d (%s) ties trial %d on %s and is better calibrated (log loss %.4f against %.4f): "
+            "it is the best single pipeline",
+            calibrated.iteration,
+            calibrated.model_name,
+            best.iteration,
+            metric.name,
+            -its_value,
+            -best_value,
+        )
+
+
+def _choose(
+    spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome, budget: ExperimentBudget, y_valid, classes
+):
+    """The ensemble to register and why, or None: the tied trials' equal vote, unless a greedy selection strictly beats
+    it; else a greedy selection of two or more members that beats the best trial (or ties it, better calibrated)."""
+    board, problem = sweep.board, spec.problem()
+    metric, best = get_metric(board.metric_name), board.best()
+    by_iteration = {r.iteration: r for r in board.results}
     n_tied = len(tied_with(best, board.results, sweep.predictions))
     vote = _affordable_vote(spec, data, sweep, budget, y_valid, classes) if n_tied >= MIN_TIED else None
     choice = _affordable_selection(spec, data, sweep, budget, by_iteration, y_valid, classes)
@@ -95,63 +133,38 @@ def select_ensemble(
         and abs(choice.metric - vote.metric) > TIE
     )
     if vote is not None and not greedy_wins:
-        choice = vote
-        how = (
-            f"{n_tied} trials tie trial {best.iteration} on {metric.name} ({best.metric:.4f}); validation cannot "
-            "tell them apart, "
-            f"so {len(vote.weights)} of them vote with equal weights"
+        return vote, (
+            f"{n_tied} trials tie trial {best.iteration} on {metric.name} ({best.metric:.4f}); "
+            f"validation cannot tell them apart, so {len(vote.weights)} of them vote with equal weights"
         )
-    elif choice is None:
-        return sweep
-    else:
-        # Tied on the primary metric (an AUC of 1.0 on easy data), the better calibrated wins.
-        tied = abs(choice.metric - best.metric) <= TIE
-        best_tiebreak = (
-            problem.tiebreak(metric, y_valid, sweep.predictions[best.iteration], classes)
-            if best.iteration in sweep.predictions
-            else math.inf
+    if choice is None:
+        return None
+    # Tied on the primary metric (an AUC of 1.0 on easy data), the better calibrated wins.
+    tied = abs(choice.metric - best.metric) <= TIE
+    kept = sweep.predictions.get(best.iteration)
+    best_tiebreak = problem.tiebreak(metric, y_valid, kept, classes) if kept is not None else math.inf
+    wins = metric.is_better(choice.metric, best.metric) or (tied and choice.tiebreak > best_tiebreak + TIE)
+    if len(choice.weights) < 2 or not wins:
+        task_logger().info(
+            "no voting ensemble: the best selection (%s: %s=%.4f) does not beat trial %d (%.4f)",
+            _weights(choice),
+            metric.name,
+            choice.metric,
+            best.iteration,
+            best.metric,
         )
-        wins = metric.is_better(choice.metric, best.metric) or (tied and choice.tiebreak > best_tiebreak + TIE)
-        weights = ", ".join(f"#{i} {w:.2f}" for i, w in choice.weights.items())
-        if len(choice.weights) < 2 or not wins:
-            logger.info(
-                "no voting ensemble: the best selection (%s: %s=%.4f) does not beat trial %d (%.4f)",
-                weights,
-                metric.name,
-                choice.metric,
-                best.iteration,
-                best.metric,
-            )
-            return sweep
-        how = (
-            f"ties trial {best.iteration} and is better calibrated (log loss {-choice.tiebreak:.4f} against "
-            f"{-best_tiebreak:.4f})"
-            if tied
-            else f"beats trial {best.iteration} ({best.metric:.4f})"
+        return None
+    if tied:
+        return (
+            choice,
+            f"ties trial {best.iteration} and is better calibrated "
+            f"(log loss {-choice.tiebreak:.4f} against {-best_tiebreak:.4f})",
         )
-    weights = ", ".join(f"#{i} {w:.2f}" for i, w in choice.weights.items())
-    members = [
-        build_pipeline(by_iteration[i].model_name, problem, by_iteration[i].params, spec.seed) for i in choice.weights
-    ]
-    columns = [p.name for p in data.profiles if p.kind != "dropped"]
-    pipeline = ensemble_pipeline(members, list(choice.weights.values()), spec.task, columns)
-    params = {
-        "weights": {str(i): w for i, w in choice.weights.items()},
-        "members": {str(i): by_iteration[i].model_name for i in choice.weights},
-    }
-    result = TrialResult(
-        max(by_iteration) + 1,
-        ENSEMBLE_NAME,
-        params,
-        "completed",
-        choice.metric,
-        time.perf_counter() - started,
-        None,
-        choice.fold_metrics,
-    )
-    board.add(result, wins_tie=True)
-    logger.info("voting ensemble of %s: %s=%.4f %s", weights, metric.name, choice.metric, how)
-    return replace(sweep, ensemble=pipeline)
+    return choice, f"beats trial {best.iteration} ({best.metric:.4f})"
+
+
+def _weights(choice) -> str:
+    return ", ".join(f"#{i} {w:.2f}" for i, w in choice.weights.items())
 
 
 def _affordable_vote(

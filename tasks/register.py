@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 from joblib import parallel_config
@@ -96,65 +97,11 @@ def register_champion(
     """
     logger = task_logger()
     uri = tracking_uri()
-    board = sweep.board
-    problem = spec.problem()
-    metric = get_metric(board.metric_name)
-    best = board.best()
-    is_ensemble = best.model_name == ENSEMBLE_NAME
-    if not is_ensemble and get_family(best.model_name).needs_text:
-        _torch_on_every_core()
-    started = time.perf_counter()
-    if is_ensemble:
-        with _every_core():
-            pipeline, trained_on = sweep.ensemble.fit(data.X, data.y), "all rows"
-        logger.info(
-            "registering the voting ensemble of trials %s, each refitted on all rows (%.1f s)",
-            ", ".join(best.params["weights"]),
-            time.perf_counter() - started,
-        )
-    elif sweep.trained_best is not None:
-        pipeline, trained_on = (
-            sweep.trained_best,
-            f"{len(data.plan.folds[0][0])} of {len(data.X)} rows (the holdout's training rows)",
-        )
-        logger.info(
-            "registering %s as its trial trained it, on %s (a refit would repeat its whole training)",
-            best.model_name,
-            trained_on,
-        )
-    else:
-        with _every_core():
-            pipeline, trained_on = (
-                build_pipeline(best.model_name, problem, best.params, spec.seed).fit(data.X, data.y),
-                "all rows",
-            )
-        logger.info(
-            "registering trial %d (%s), refitted on all rows (%.1f s)",
-            best.iteration,
-            best.model_name,
-            time.perf_counter() - started,
-        )
-
+    problem, metric = spec.problem(), get_metric(sweep.board.metric_name)
+    best = sweep.board.best()
+    pipeline, trained_on = _champion_pipeline(spec, data, sweep)
     incumbent = champion(spec.name, uri)
-    incumbent_metric: float | None = None
-    if incumbent is not None:
-        try:
-            incumbent_metric = float(
-                np.mean(evaluate_pipeline(load_pipeline(incumbent, uri), data.X, data.y, data.plan, problem, metric))
-            )
-            logger.info(
-                "current champion %s scores %s=%.4f on this experiment's validation rows",
-                incumbent.uri,
-                metric.name,
-                incumbent_metric,
-            )
-        except Exception as error:  # the old champion cannot learn this data (other columns): it cannot compete
-            logger.warning(
-                "current champion %s cannot be evaluated on this data (%s); the new model takes its place",
-                incumbent.uri,
-                error,
-            )
-
+    incumbent_metric = _incumbent_metric(incumbent, data, problem, metric, uri) if incumbent is not None else None
     tags = {
         "jido.metric_name": metric.name,
         "jido.metric_value": f"{best.metric:.6f}",
@@ -179,13 +126,12 @@ def register_champion(
             incumbent.uri,
             incumbent_metric,
         )
-    holder = ref if promoted else incumbent
     if budget.limited:
         logger.info("%.0f s of experiment_timeout_hours left after registration", budget.left())
     return RegisterOutcome(
         registered_uri=ref.uri,
         champion_uri=champion_uri(spec.name),
-        champion_version=holder.version,
+        champion_version=(ref if promoted else incumbent).version,
         promoted=promoted,
         metric_name=metric.name,
         candidate_metric=best.metric,
@@ -193,3 +139,64 @@ def register_champion(
         registered=ref,
         pipeline=pipeline,
     )
+
+
+def _champion_pipeline(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome) -> tuple[Any, str]:
+    """The best trial's pipeline as it is registered, and the rows it was trained on.
+
+    The voting ensemble and a single pipeline are refitted on all rows, on every core; a deep model validated on a
+    holdout comes as its trial trained it.
+    """
+    logger = task_logger()
+    best = sweep.board.best()
+    is_ensemble = best.model_name == ENSEMBLE_NAME
+    if not is_ensemble and get_family(best.model_name).needs_text:
+        _torch_on_every_core()
+    started = time.perf_counter()
+    if is_ensemble:
+        with _every_core():
+            pipeline = sweep.ensemble.fit(data.X, data.y)
+        logger.info(
+            "registering the voting ensemble of trials %s, each refitted on all rows (%.1f s)",
+            ", ".join(best.params["weights"]),
+            time.perf_counter() - started,
+        )
+        return pipeline, "all rows"
+    if sweep.trained_best is not None:
+        trained_on = f"{len(data.plan.folds[0][0])} of {len(data.X)} rows (the holdout's training rows)"
+        logger.info(
+            "registering %s as its trial trained it, on %s (a refit would repeat its whole training)",
+            best.model_name,
+            trained_on,
+        )
+        return sweep.trained_best, trained_on
+    with _every_core():
+        pipeline = build_pipeline(best.model_name, spec.problem(), best.params, spec.seed).fit(data.X, data.y)
+    logger.info(
+        "registering trial %d (%s), refitted on all rows (%.1f s)",
+        best.iteration,
+        best.model_name,
+        time.perf_counter() - started,
+    )
+    return pipeline, "all rows"
+
+
+def _incumbent_metric(incumbent, data: ExperimentData, problem, metric, uri: str) -> float | None:
+    """The current champion's metric, refitted and scored on this experiment's folds; None when it cannot learn this
+    data."""
+    logger = task_logger()
+    try:
+        value = float(
+            np.mean(evaluate_pipeline(load_pipeline(incumbent, uri), data.X, data.y, data.plan, problem, metric))
+        )
+    except Exception as error:  # the old champion cannot learn this data (other columns): it cannot compete
+        logger.warning(
+            "current champion %s cannot be evaluated on this data (%s); the new model takes its place",
+            incumbent.uri,
+            error,
+        )
+        return None
+    logger.info(
+        "current champion %s scores %s=%.4f on this experiment's validation rows", incumbent.uri, metric.name, value
+    )
+    return value

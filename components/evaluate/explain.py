@@ -147,6 +147,28 @@ def _shuffled_drops(
     return drops
 
 
+def _fit_to_budget(
+    pipeline: Pipeline,
+    X: pd.DataFrame,
+    y: pd.Series,
+    columns: list[str],
+    n_repeats: int,
+    time_budget_s: float,
+    seed: int,
+) -> tuple[pd.DataFrame, pd.Series, int]:
+    """The rows and shuffles that fit in ``time_budget_s``: fewer shuffles (down to one) first, then fewer rows."""
+    # Shuffled copies are predicted in large batches, so time one such batch: a call's fixed cost is not a row's.
+    probe = pd.concat([X[columns]] * max(1, min(_BATCH_ROWS, 5000) // len(X)), ignore_index=True)
+    started = time.perf_counter()
+    pipeline.predict(probe)
+    per_prediction = max((time.perf_counter() - started) * len(X) / len(probe), 1e-4)  # of the sample's rows
+    predictions = time_budget_s / per_prediction  # that fit in the budget
+    n_repeats = int(max(1, min(n_repeats, predictions // len(columns))))
+    if len(columns) * n_repeats > predictions:  # one shuffle each is still too slow: fewer rows (cost is about linear)
+        X, y = _sample(X, y, max(_MIN_ROWS, int(len(X) * predictions / len(columns))), seed)
+    return X, y, n_repeats
+
+
 def explain_pipeline(
     pipeline: Pipeline,
     X: pd.DataFrame,
@@ -174,18 +196,7 @@ def explain_pipeline(
     if not columns:
         return Explanation(metric.name, {}, {}, {}, len(X), n_repeats, rows_from)
     if time_budget_s is not None:
-        # Shuffled copies are predicted in large batches, so time one such batch: a call's fixed cost is not a row's.
-        probe = pd.concat([X[columns]] * max(1, min(_BATCH_ROWS, 5000) // len(X)), ignore_index=True)
-        started = time.perf_counter()
-        pipeline.predict(probe)
-        per_prediction = max((time.perf_counter() - started) * len(X) / len(probe), 1e-4)  # of the sample's rows
-        predictions = time_budget_s / per_prediction  # that fit in the budget
-        n_repeats = int(max(1, min(n_repeats, predictions // len(columns))))
-        if (
-            len(columns) * n_repeats > predictions
-        ):  # one shuffle each is still too slow: fewer rows (cost is about linear in rows)
-            keep = max(_MIN_ROWS, int(len(X) * predictions / len(columns)))
-            X, y = _sample(X, y, keep, seed)
+        X, y, n_repeats = _fit_to_budget(pipeline, X, y, columns, n_repeats, time_budget_s, seed)
     classes = problem.classes(y)
     sign = 1.0 if metric.greater_is_better else -1.0
     with_classes = problem.has_classes and hasattr(pipeline, "predict_proba")
