@@ -102,12 +102,15 @@ def test_score(y_true: pd.Series, proba_or_values: np.ndarray, classes) -> float
     return float(roc_auc_score(y_true, proba_or_values, labels=list(classes), multi_class="ovr", average="weighted"))
 
 
-def run_jido(case: Case, train: pd.DataFrame, test: pd.DataFrame, folder: str, budget_s: float) -> tuple[float, float]:
+def train_jido(case: Case, train: pd.DataFrame, folder: str, budget_s: float, name: str | None = None):
+    """jido's training flow on `train` within `budget_s` seconds: its result, its seconds and its champion."""
+    import os
+
     from components.registry.models import load_pipeline, resolve_model
     from components.spec import build_spec
     from flows.train import train as train_flow
 
-    name = case.name.replace("/", "-").replace("_", "-")
+    name = name or case.name.replace("/", "-").replace("_", "-")
     train.to_csv(f"{folder}/{name}.csv", index=False)
     spec = build_spec(
         {
@@ -123,18 +126,25 @@ def run_jido(case: Case, train: pd.DataFrame, test: pd.DataFrame, folder: str, b
     started = time.perf_counter()
     result = train_flow(spec)
     wall = time.perf_counter() - started  # the whole flow run: sweep, ensemble, refit, registration, explanation
-    import os
+    uri = os.environ["MLFLOW_TRACKING_URI"]
+    return result, wall, load_pipeline(resolve_model(result.champion_uri, uri), uri)
 
-    pipeline = load_pipeline(
-        resolve_model(result.champion_uri, os.environ["MLFLOW_TRACKING_URI"]), os.environ["MLFLOW_TRACKING_URI"]
-    )
+
+def score_on(case: Case, model, test: pd.DataFrame) -> float:
+    """The model's test metric: ROC AUC of its probabilities, or R² of its values."""
     X_test = test.drop(columns=[case.target])
     if case.has_classes:
-        return test_score(test[case.target], pipeline.predict_proba(X_test), pipeline.classes_), wall
-    return test_score(test[case.target], pipeline.predict(X_test), None), wall
+        return test_score(test[case.target], model.predict_proba(X_test), model.classes_)
+    return test_score(test[case.target], model.predict(X_test), None)
 
 
-def run_flaml(case: Case, train: pd.DataFrame, test: pd.DataFrame, budget_s: float) -> tuple[float, float]:
+def run_jido(case: Case, train: pd.DataFrame, test: pd.DataFrame, folder: str, budget_s: float) -> tuple[float, float]:
+    _, wall, pipeline = train_jido(case, train, folder, budget_s)
+    return score_on(case, pipeline, test), wall
+
+
+def fit_flaml(case: Case, train: pd.DataFrame, budget_s: float):
+    """FLAML's ``AutoML.fit`` on ``train`` within ``budget_s`` seconds on 2 jobs: the fitted AutoML and its seconds."""
     from flaml import AutoML
 
     automl = AutoML()
@@ -144,11 +154,12 @@ def run_flaml(case: Case, train: pd.DataFrame, test: pd.DataFrame, budget_s: flo
     metric = "r2" if not case.has_classes else ("roc_auc" if y_train.nunique() == 2 else "roc_auc_ovr_weighted")
     started = time.perf_counter()
     automl.fit(X_train, y_train, task=case.task, time_budget=budget_s, metric=metric, n_jobs=2, seed=0, verbose=0)
-    wall = time.perf_counter() - started
-    X_test = test.drop(columns=[case.target])
-    if case.has_classes:
-        return test_score(test[case.target], automl.predict_proba(X_test), automl.classes_), wall
-    return test_score(test[case.target], automl.predict(X_test), None), wall
+    return automl, time.perf_counter() - started
+
+
+def run_flaml(case: Case, train: pd.DataFrame, test: pd.DataFrame, budget_s: float) -> tuple[float, float]:
+    automl, wall = fit_flaml(case, train, budget_s)
+    return score_on(case, automl, test), wall
 
 
 def main() -> None:

@@ -60,25 +60,38 @@ def preload_registration_modules() -> Future:
     return in_background(preload, name="jido-preload")
 
 
-@contextmanager
-def _every_core() -> Iterator[None]:
-    """The refit runs alone: OpenMP and BLAS on every core whatever Dask's nanny set, and forests' trees built by a job
-    per core.
+def free_cores(sample_s: float = 0.25) -> int:
+    """The cores no other program is using now, at least one: what the refit may take.
 
-    On the demo's churn table, two 350-tree RandomForest members took 21 s and 23 s to refit on one core.
+    The refit runs alone once the sweep is over, but not alone on the machine:
+    two OpenMP threads on the one core another program left free spin at every
+    barrier, and refitting a four-member vote took 116 s instead of 4 s
+    (benchmarks/under_load.py). Busy cores are read over ``sample_s`` seconds.
+    """
+    import psutil
+
+    cores = os.cpu_count() or 1
+    busy = psutil.cpu_percent(interval=sample_s) / 100 * cores
+    return max(1, min(cores, round(cores - busy)))
+
+
+@contextmanager
+def _free_cores(cores: int) -> Iterator[None]:
+    """The refit on ``cores`` threads: OpenMP and BLAS whatever Dask's nanny set, forests' trees built by a job each.
+
+    On one core, two 350-tree RandomForest members of the demo took 21 s and 23 s to refit.
     """
     # The threading backend named too: with n_jobs alone, joblib left a forest of n_jobs=None on one job here.
-    with threadpool_limits(os.cpu_count() or 1), parallel_config(backend="threading", n_jobs=os.cpu_count() or 1):
+    with threadpool_limits(cores), parallel_config(backend="threading", n_jobs=cores):
         yield
 
 
-def _torch_on_every_core() -> None:
-    # Dask's nanny sets OMP_NUM_THREADS=1 in this process before it spawns its
-    # workers, so torch would refit a deep model on one thread; the refit runs
-    # alone once the sweep is over and may use every core.
+def _torch_threads(cores: int) -> None:
+    # Dask's nanny sets OMP_NUM_THREADS=1 in this process before it spawns its workers, so torch would refit a deep
+    # model on one thread.
     import torch
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(cores)
 
 
 @task(name="register-champion", cache_policy=NO_CACHE)
@@ -144,21 +157,23 @@ def register_champion(
 def _champion_pipeline(spec: ExperimentSpec, data: ExperimentData, sweep: SweepOutcome) -> tuple[Any, str]:
     """The best trial's pipeline as it is registered, and the rows it was trained on.
 
-    The voting ensemble and a single pipeline are refitted on all rows, on every core; a deep model validated on a
-    holdout comes as its trial trained it.
+    The voting ensemble and a single pipeline are refitted on all rows, on the cores that are free; a deep model
+    validated on a holdout comes as its trial trained it.
     """
     logger = task_logger()
     best = sweep.board.best()
     is_ensemble = best.model_name == ENSEMBLE_NAME
+    cores = free_cores()
     if not is_ensemble and get_family(best.model_name).needs_text:
-        _torch_on_every_core()
+        _torch_threads(cores)
     started = time.perf_counter()
     if is_ensemble:
-        with _every_core():
+        with _free_cores(cores):
             pipeline = sweep.ensemble.fit(data.X, data.y)
         logger.info(
-            "registering the voting ensemble of trials %s, each refitted on all rows (%.1f s)",
+            "registering the voting ensemble of trials %s, each refitted on all rows on %d core(s) (%.1f s)",
             ", ".join(best.params["weights"]),
+            cores,
             time.perf_counter() - started,
         )
         return pipeline, "all rows"
@@ -170,12 +185,13 @@ def _champion_pipeline(spec: ExperimentSpec, data: ExperimentData, sweep: SweepO
             trained_on,
         )
         return sweep.trained_best, trained_on
-    with _every_core():
+    with _free_cores(cores):
         pipeline = build_pipeline(best.model_name, spec.problem(), best.params, spec.seed).fit(data.X, data.y)
     logger.info(
-        "registering trial %d (%s), refitted on all rows (%.1f s)",
+        "registering trial %d (%s), refitted on all rows on %d core(s) (%.1f s)",
         best.iteration,
         best.model_name,
+        cores,
         time.perf_counter() - started,
     )
     return pipeline, "all rows"

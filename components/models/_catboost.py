@@ -14,29 +14,12 @@ share while a trial fits, every core in the refit, one while serving rows).
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 from catboost import CatBoostClassifier, CatBoostRegressor
 
 from components.features.native import category_codes
-
-# Up to this many rows, prediction runs on one thread without asking OpenMP (asking costs ~2 ms, most of a request).
-_ONE_THREAD_ROWS = 1000
-
-
-def openmp_threads() -> int:
-    """The threads the OpenMP runtime loaded here would use now (every core when none is loaded).
-
-    scikit-learn's OpenMP runtime is loaded by the time a family fits (its
-    registry imports scikit-learn's ensembles), and it has read the worker's
-    ``OMP_NUM_THREADS`` itself.
-    """
-    from threadpoolctl import ThreadpoolController
-
-    found = [library.num_threads for library in ThreadpoolController().select(user_api="openmp").lib_controllers]
-    return max(found, default=os.cpu_count() or 1)
+from components.models._threads import openmp_threads, prediction_threads
 
 
 def _catboost_frame(X, positions: list[int]) -> pd.DataFrame | object:
@@ -78,7 +61,7 @@ class _CategoryCodes:
         return _catboost_frame(X, list(self.get_cat_feature_indices()))
 
     def _threads(self, X) -> int:
-        return 1 if X.shape[0] <= _ONE_THREAD_ROWS else openmp_threads()
+        return prediction_threads(X.shape[0])
 
 
 class CategoryCodesClassifier(_CategoryCodes, CatBoostClassifier):

@@ -64,7 +64,7 @@ class LightGBMFamily(NativeCategoriesMixin, ModelFamily):
         from components.models._lightgbm import CategoryCodesClassifier, CategoryCodesRegressor
 
         estimator = CategoryCodesClassifier if problem.has_classes else CategoryCodesRegressor
-        # Threads: LightGBM's default follows OpenMP, which jido's workers set to their share of the cores.
+        # Threads: those OpenMP has where it fits and predicts (see components.models._threads).
         return estimator(random_state=seed, verbose=-1, **_estimator_params(params))
 
     def fit_stopping_early(self, model, X, y, X_valid, y_valid, patience: int) -> int:
@@ -169,7 +169,7 @@ class CatBoostFamily(NativeCategoriesMixin, ModelFamily):
         from components.models._catboost import CategoryCodesClassifier, CategoryCodesRegressor
 
         # allow_writing_files: CatBoost otherwise writes a catboost_info folder into the working directory.
-        # Threads: those OpenMP has where it fits (see components.models._catboost).
+        # Threads: those OpenMP has where it fits (see components.models._threads).
         common = {"random_seed": seed, "verbose": 0, "allow_writing_files": False}
         return _estimator(problem, CategoryCodesClassifier, CategoryCodesRegressor, common, params)
 
